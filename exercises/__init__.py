@@ -1,0 +1,1 @@
+"""sargs.exercises — continuity plans, tabletop exercises and after-action reports."""

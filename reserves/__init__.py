@@ -1,0 +1,1 @@
+"""sargs.reserves — material reserve stock: batches, movements, issue, autonomy."""

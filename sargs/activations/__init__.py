@@ -1,0 +1,1 @@
+"""Activations: the kernel record of an emergency or an exercise."""

@@ -1,0 +1,1 @@
+"""Areas: Meteoalarm outlines of Latvia and the city's own neighbourhoods."""

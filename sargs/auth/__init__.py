@@ -1,0 +1,1 @@
+"""Staff accounts, global roles, TOTP second factor, API tokens and access rules."""

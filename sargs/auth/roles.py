@@ -1,0 +1,28 @@
+"""The global staff roles. Exercise roles (controller, evaluator, participant)
+are assignments per exercise, not global roles."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+ROLES: dict[str, object] = {
+    "admin": _l("Administrator"),
+    "commission": _l("Civil-protection commission"),
+    "operator": _l("Duty operator (8787)"),
+    "trainer": _l("Trainer"),
+    "instructor": _l("Volunteer instructor"),
+    "coordinator": _l("Volunteer coordinator"),
+    "warehouse": _l("Warehouse keeper"),
+    "shelter_staff": _l("Shelter staff"),
+    "auditor": _l("Auditor (read-only)"),
+}
+
+# Roles whose holders must use a second factor unless an admin changes it.
+TOTP_REQUIRED_BY_DEFAULT = frozenset({"admin", "commission"})
+
+# Scopes an integration token can be given.
+SCOPES: dict[str, object] = {
+    "activations:read": _l("Read activations"),
+    "areas:read": _l("Look up areas"),
+    "audit:read": _l("Read the audit log"),
+}

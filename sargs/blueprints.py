@@ -1,0 +1,48 @@
+"""Every blueprint of Sargs, registered in one place."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+from flask_babel import format_datetime
+
+from sargs.auth.access import check_declared
+from sargs.auth.roles import ROLES
+
+
+def _datetime_local(value, fmt: str = "yyyy-MM-dd HH:mm") -> str:  # type: ignore[no-untyped-def]
+    if value is None:
+        return ""
+    return format_datetime(value, fmt)
+
+
+def register_all(app: Flask) -> None:
+    from sargs import health
+    from sargs.activations import api as activations_api
+    from sargs.activations import views as activations
+    from sargs.areas import api as areas_api
+    from sargs.areas import views as areas
+    from sargs.audit import views as audit
+    from sargs.auth import views as auth
+    from sargs.cad import views as cad
+    from sargs.channels import views as channels
+    from sargs.exercises import views as exercises
+    from sargs.reserves import views as reserves
+    from sargs.shelters import views as shelters
+    from sargs.volunteers import views as volunteers
+    from sargs.warnings import views as warnings
+    from sargs.web import shell
+
+    shell.register(app)
+    for module in (auth, audit, activations, areas, health):
+        app.register_blueprint(module.bp)
+    for module in (warnings, channels, cad, shelters, reserves, volunteers, exercises):
+        app.register_blueprint(module.bp)
+    app.register_blueprint(areas_api.bp)
+    app.register_blueprint(activations_api.bp)
+
+    app.add_template_filter(_datetime_local, "datetime_local")
+    app.add_template_global(lambda role: ROLES.get(role, role), "role_label")
+    app.jinja_env.globals["zone"] = ZoneInfo(app.extensions["sargs"].settings.timezone)
+    check_declared(app)

@@ -1,0 +1,295 @@
+"""The ``sargs`` command (click, on Flask's CLI).
+
+``sargs run`` serves the web app with waitress and runs the scheduler in the
+same process; ``web``, ``scheduler`` run the parts alone. Every command
+upgrades the database first, so each works on a fresh, empty database.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import ScriptInfo, with_appcontext
+
+from sargs import migrate
+from sargs.audit.service import Actor, acting_as
+from sargs.settings import SettingsError, load_settings
+
+
+def _create_app() -> Flask:
+    from sargs.app import create_app
+
+    return create_app()
+
+
+def _state() -> Any:
+    return current_app.extensions["sargs"]
+
+
+def _cli_actor() -> Actor:
+    import getpass
+
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):
+        who = "?"
+    return Actor("system", None, f"cli:{who}", "cli")
+
+
+@click.group(context_settings={"obj": ScriptInfo(create_app=_create_app, set_debug_flag=False)})
+def cli() -> None:
+    """Sargs — civil-defence and early-warning system."""
+
+
+# --- serving ---------------------------------------------------------------
+
+
+def _first_start_hint() -> None:
+    from sargs.auth.service import list_users
+
+    with _state().sessionmaker() as session:
+        if not list_users(session):
+            click.echo("No users yet. Create the first administrator with:")
+            click.echo("  sargs user create admin --role admin")
+
+
+@cli.command("run")
+@click.option("--host", default=None, help="Address to listen on (SARGS_HOST).")
+@click.option("--port", type=int, default=None, help="Port (SARGS_PORT, default 8787).")
+@with_appcontext
+def run_command(host: str | None, port: int | None) -> None:
+    """Web server (waitress) and scheduler in one process."""
+    import waitress
+
+    from sargs.scheduler import start_background
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    settings = _state().settings
+    host = host or settings.host
+    port = port or settings.port
+    scheduler = start_background(app)
+    click.echo(f"Sargs is running at http://{host}:{port}/")
+    if scheduler is None:
+        click.echo("Another scheduler runs against this database; this process only serves the web.")
+    _first_start_hint()
+    try:
+        waitress.serve(app, host=host, port=port, threads=settings.web_threads, ident="sargs")
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+            _state().scheduler_lock.release()
+
+
+@cli.command("web")
+@click.option("--workers", type=int, default=2)
+@click.option("--bind", default=None, help="host:port (default SARGS_HOST:SARGS_PORT)")
+@with_appcontext
+def web_command(workers: int, bind: str | None) -> None:
+    """Web server alone under gunicorn (scale-out on PostgreSQL)."""
+    from gunicorn.app.base import BaseApplication
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    settings = _state().settings
+    options = {"bind": bind or f"{settings.host}:{settings.port}", "workers": workers}
+
+    class _Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Flask:
+            return app
+
+    _Server().run()
+
+
+@cli.command("scheduler")
+@with_appcontext
+def scheduler_command() -> None:
+    """The scheduler alone (one per database; a lock keeps it single)."""
+    from sargs.scheduler import start_background
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    scheduler = start_background(app)
+    if scheduler is None:
+        raise click.ClickException("another scheduler already runs against this database")
+    click.echo("Scheduler running; Ctrl+C stops it.")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        scheduler.shutdown(wait=False)
+        _state().scheduler_lock.release()
+
+
+@cli.command("tick")
+@with_appcontext
+def tick_command() -> None:
+    """Run one scheduler tick now and print what each handler did."""
+    from sargs.scheduler import run_tick
+
+    for name, result in run_tick(_state().sessionmaker).items():
+        click.echo(f"{name}: {result}")
+
+
+# --- database --------------------------------------------------------------
+
+
+@click.group("db")
+def db_group() -> None:
+    """Database schema migrations."""
+
+
+def _engine() -> Any:
+    from pathlib import Path
+
+    from sargs.db import make_engine
+
+    settings = load_settings()
+    if settings.is_sqlite:
+        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    return make_engine(settings.database_url)
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Upgrade the schema (to the newest by default)."""
+    engine = _engine()
+    migrate.upgrade(engine, revision)
+    click.echo(f"database at {migrate.current_revision(engine)}")
+
+
+@db_group.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Downgrade the schema to REVISION ("base" removes everything)."""
+    engine = _engine()
+    migrate.downgrade(engine, revision)
+    click.echo(f"database at {migrate.current_revision(engine) or 'base'}")
+
+
+@db_group.command("current")
+def db_current() -> None:
+    """Print the schema revision of the database and the newest one."""
+    engine = _engine()
+    click.echo(f"current: {migrate.current_revision(engine) or 'base (empty)'}")
+    click.echo(f"head:    {migrate.head_revision(engine)}")
+
+
+cli.add_command(db_group)
+
+
+# --- users and tokens --------------------------------------------------------
+
+
+@cli.group("user")
+def user_group() -> None:
+    """Staff accounts."""
+
+
+@user_group.command("create")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, required=True, help="Repeat for several roles.")
+@click.option("--display-name", default=None)
+@click.option("--email", default=None)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+def user_create(name: str, roles: tuple[str, ...], display_name: str | None,
+                email: str | None, password_stdin: bool) -> None:
+    """Create a staff user NAME with one or more --role."""
+    from sargs.auth import service
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with _state().sessionmaker() as session, acting_as(_cli_actor()):
+        try:
+            user = service.create_user(session, name, password, list(roles), display_name, email)
+        except service.AuthError as exc:
+            raise click.BadParameter(exc.message, param_hint=f"'{exc.field}'") from None
+        session.commit()
+        click.echo(f"created user {user.username} with roles {', '.join(sorted(user.role_names))}")
+        if service.needs_totp(session, user):
+            click.echo("This user sets up a second factor (TOTP) at the first sign-in.")
+
+
+@user_group.command("list")
+@with_appcontext
+def user_list() -> None:
+    """List staff users and their roles."""
+    from sargs.auth import service
+
+    with _state().sessionmaker() as session:
+        for user in service.list_users(session):
+            state = "active" if user.active else "disabled"
+            totp = "totp" if user.totp_enabled_at else "-"
+            click.echo(f"{user.username}\t{','.join(sorted(user.role_names))}\t{state}\t{totp}")
+
+
+@cli.group("token")
+def token_group() -> None:
+    """API tokens for integrations."""
+
+
+@token_group.command("create")
+@click.argument("name")
+@click.option("--scope", "scopes", multiple=True, required=True)
+@with_appcontext
+def token_create(name: str, scopes: tuple[str, ...]) -> None:
+    """Create a token; it is printed once, alone on the last line."""
+    from sargs.auth import service
+
+    with _state().sessionmaker() as session, acting_as(_cli_actor()):
+        try:
+            token, plaintext = service.create_token(session, name, list(scopes))
+        except service.AuthError as exc:
+            raise click.BadParameter(exc.message, param_hint=f"'--{exc.field.rstrip('s')}'") from None
+        session.commit()
+        click.echo(f"token {token.name} (id {token.id}) with scopes {', '.join(token.scopes)}; "
+                   "store it now, it is not shown again:")
+        click.echo(plaintext)
+
+
+@token_group.command("list")
+@with_appcontext
+def token_list() -> None:
+    from sargs.auth import service
+
+    with _state().sessionmaker() as session:
+        for token in service.list_tokens(session):
+            state = "revoked" if token.revoked_at else "active"
+            click.echo(f"{token.id}\t{token.name}\t{','.join(token.scopes)}\t{state}")
+
+
+@token_group.command("revoke")
+@click.argument("token_id", type=int)
+@with_appcontext
+def token_revoke(token_id: int) -> None:
+    from sargs.auth import service
+    from sargs.auth.models import ApiToken
+
+    with _state().sessionmaker() as session, acting_as(_cli_actor()):
+        token = session.get(ApiToken, token_id)
+        if token is None:
+            raise click.BadParameter(f"no token with id {token_id}", param_hint="'TOKEN_ID'")
+        service.revoke_token(session, token)
+        session.commit()
+        click.echo(f"token {token.name} revoked")
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="sargs")
+    except SettingsError as exc:
+        click.echo(f"sargs: {exc}", err=True)
+        sys.exit(2)

@@ -1,0 +1,1 @@
+"""Alembic migrations of the whole Sargs schema (kernel and domains)."""

@@ -1,0 +1,23 @@
+"""Every mapped model of Sargs, imported in one place so the metadata is whole
+(Alembic compares it with the database)."""
+
+from sargs.activations.models import Activation
+from sargs.areas.models import Area
+from sargs.audit.models import AuditEntry
+from sargs.auth.models import ApiToken, RolePolicy, User, UserRole
+from sargs.db import Base
+from sargs.scheduler import SchedulerState
+
+metadata = Base.metadata
+
+__all__ = [
+    "Activation",
+    "ApiToken",
+    "Area",
+    "AuditEntry",
+    "RolePolicy",
+    "SchedulerState",
+    "User",
+    "UserRole",
+    "metadata",
+]

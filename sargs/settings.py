@@ -1,0 +1,155 @@
+"""Settings from the environment and ``.env`` (pydantic-settings).
+
+Every setting is ``SARGS_<NAME>``; provider credentials keep their providers'
+own names (``TWILIO_*``, ``TELEGRAM_BOT_TOKEN``). Invalid settings raise
+:class:`SettingsError` whose message is one line naming the variable.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ENV_PREFIX = "SARGS_"
+
+# Fields whose environment variable is not SARGS_<NAME>.
+PROVIDER_VARIABLES = {
+    "twilio_account_sid": "TWILIO_ACCOUNT_SID",
+    "twilio_auth_token": "TWILIO_AUTH_TOKEN",
+    "twilio_from_number": "TWILIO_FROM_NUMBER",
+    "telegram_bot_token": "TELEGRAM_BOT_TOKEN",
+}
+
+
+class SettingsError(Exception):
+    """A setting is invalid; ``str(error)`` is one line for the operator."""
+
+
+def _provider(name: str) -> AliasChoices:
+    return AliasChoices(PROVIDER_VARIABLES[name])
+
+
+def _comma_list(value: object) -> object:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    mode: Literal["production", "demo", "test"] = "production"
+    database_url: str = "sqlite:///instance/sargs.db"
+    instance_path: Path = Path("instance")
+    secret_key: SecretStr | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(8787, ge=1, le=65535)
+    public_url: str | None = None
+    timezone: str = "Europe/Riga"
+    languages: Annotated[list[str], NoDecode] = ["lv", "en"]
+    home_areas: Annotated[list[str], NoDecode] = ["LV022", "LV023"]
+    redis_url: str | None = None
+    tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    tile_attribution: str = "© OpenStreetMap contributors"
+    map_center: Annotated[list[float], NoDecode] = [56.6511, 23.7214]
+    tick_seconds: float = Field(5.0, gt=0, le=600)
+    web_threads: int = Field(8, ge=1, le=256)
+    login_rate_limit: str = "10 per minute"
+    login_lockout_failures: int = Field(5, ge=1, le=100)
+    login_lockout_minutes: int = Field(15, ge=1, le=1440)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    twilio_account_sid: str | None = Field(None, validation_alias=_provider("twilio_account_sid"))
+    twilio_auth_token: SecretStr | None = Field(
+        None, validation_alias=_provider("twilio_auth_token")
+    )
+    twilio_from_number: str | None = Field(None, validation_alias=_provider("twilio_from_number"))
+    telegram_bot_token: SecretStr | None = Field(
+        None, validation_alias=_provider("telegram_bot_token")
+    )
+
+    @field_validator("languages", "home_areas", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        return _comma_list(value)
+
+    @field_validator("map_center", mode="before")
+    @classmethod
+    def _split_center(cls, value: object) -> object:
+        return _comma_list(value)
+
+    @field_validator("map_center")
+    @classmethod
+    def _check_center(cls, value: list[float]) -> list[float]:
+        if len(value) != 2 or not (-90 <= value[0] <= 90 and -180 <= value[1] <= 180):
+            raise ValueError("expected 'latitude,longitude'")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite:///", "postgresql")):
+            raise ValueError("expected sqlite:///PATH or postgresql+psycopg://…")
+        if value.startswith("postgresql://"):
+            value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    @field_validator("languages")
+    @classmethod
+    def _check_languages(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("at least one language is needed")
+        return value
+
+    @field_validator("home_areas")
+    @classmethod
+    def _check_home_areas(cls, value: list[str]) -> list[str]:
+        return [code.upper() for code in value]
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def cookie_secure(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def variable_name(field: str) -> str:
+    return PROVIDER_VARIABLES.get(field, ENV_PREFIX + field.upper())
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings; raise :class:`SettingsError` with one clear line."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        value = error.get("input")
+        shown = "" if isinstance(value, dict) or field in PROVIDER_VARIABLES else f"={value!r}"
+        reason = error["msg"].removeprefix("Value error, ")
+        raise SettingsError(f"invalid setting {variable_name(field)}{shown}: {reason}") from None

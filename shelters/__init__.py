@@ -1,0 +1,1 @@
+"""sargs.shelters — the "Patvertne" shelter register, occupancy and public map."""

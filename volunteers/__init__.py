@@ -1,0 +1,1 @@
+"""sargs.volunteers — the CREWS volunteer portal, training and call-outs."""
