@@ -11,7 +11,6 @@ from alembic import op
 import sargs.db
 from sargs.db import append_only_ddl, drop_append_only_ddl
 
-
 revision = '0001'
 down_revision = None
 branch_labels = None
