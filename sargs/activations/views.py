@@ -56,7 +56,8 @@ def index() -> Any:
             return redirect(url_for("activations.detail", activation_id=activation.id))
     return render_template(
         "activations/index.html", activations=service.list_activations(session),
-        errors=errors, values=values, may_open_emergency=_may_manage("emergency"),
+        errors=errors, values=values, may_open=_may_manage("exercise"),
+        may_open_emergency=_may_manage("emergency"),
     ), (422 if errors else 200)
 
 

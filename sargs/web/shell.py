@@ -121,21 +121,22 @@ def handle_unexpected(error: Exception) -> Any:
 
 
 def template_globals() -> dict[str, Any]:
-    cfg = settings()
     return {
         "navigation": navigation_for(current_user),
         "current_locale": str(get_locale()),
-        "languages": cfg.languages,
-        "map_config": {
-            "tiles": cfg.tile_url,
-            "attribution": cfg.tile_attribution,
-            "center": cfg.map_center,
-        },
+        "languages": settings().languages,
     }
 
 
 def register(app: Flask) -> None:
     app.register_blueprint(bp)
     app.context_processor(template_globals)
+    cfg = app.extensions["sargs"].settings
+    # A global, not a context variable, so imported macros (the map) see it too.
+    app.jinja_env.globals["map_config"] = {
+        "tiles": cfg.tile_url,
+        "attribution": cfg.tile_attribution,
+        "center": cfg.map_center,
+    }
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(Exception, handle_unexpected)
