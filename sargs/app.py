@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, g, request
 from flask_login import current_user
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -74,7 +74,14 @@ def _set_request_actor() -> None:
         actor = audit.Actor("user", current_user.id, current_user.username, origin)
     else:
         actor = audit.Actor("anonymous", None, "anonymous", origin)
-    audit.set_actor(actor)
+    g.sargs_actor_token = audit.set_actor(actor)
+
+
+def _reset_request_actor(_exc: BaseException | None = None) -> None:
+    """The request's actor ends with the request (a thread serves many)."""
+    token = g.pop("sargs_actor_token", None)
+    if token is not None:
+        audit.reset_actor(token)
 
 
 def _security_headers(response: Any) -> Any:
@@ -128,6 +135,7 @@ def create_app(settings: Settings | None = None, *, prepare: bool = True) -> Fla
     login_manager.init_app(app)
     app.teardown_appcontext(close_db_session)
     app.before_request(_set_request_actor)
+    app.teardown_request(_reset_request_actor)
     app.after_request(_security_headers)
 
     from sargs.blueprints import register_all

@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import event, insert, inspect
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Mapper, Session, object_session
 
 from sargs import clock
 from sargs.audit.models import AuditEntry
@@ -46,6 +46,10 @@ def current_actor() -> Actor:
 
 def set_actor(actor: Actor) -> contextvars.Token[Actor]:
     return _actor.set(actor)
+
+
+def reset_actor(token: contextvars.Token[Actor]) -> None:
+    _actor.reset(token)
 
 
 @contextlib.contextmanager
@@ -148,9 +152,15 @@ def _collect(session: Session, _ctx: Any, _instances: Any = None) -> None:
     for obj in session.dirty:
         if _audited(obj) and session.is_modified(obj, include_collections=False):
             pending.append(("update", obj, _changes(obj)))
-    for obj in session.deleted:
-        if _audited(obj):
-            pending.append(("delete", obj, (_snapshot(obj, "before"), None)))
+
+
+def _collect_delete(_mapper: Any, _connection: Any, obj: Any) -> None:
+    """Every row the flush deletes, including orphans that a removal from a
+    collection deletes (those never appear in ``session.deleted``)."""
+    session = object_session(obj)
+    pending = session.info.get("audit_pending") if session is not None else None
+    if pending is not None and _audited(obj):
+        pending.append(("delete", obj, (_snapshot(obj, "before"), None)))
 
 
 def _write(session: Session, _ctx: Any) -> None:
@@ -175,6 +185,8 @@ def install(session_class: type[Session] | Any) -> None:
     if not event.contains(session_class, "before_flush", _collect):
         event.listen(session_class, "before_flush", _collect)
         event.listen(session_class, "after_flush", _write)
+    if not event.contains(Mapper, "before_delete", _collect_delete):
+        event.listen(Mapper, "before_delete", _collect_delete)
 
 
 def record(
