@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from markupsafe import Markup
 
+from sargs.audit.service import Actor, set_actor
 from sargs.auth import schemas, service
 from sargs.auth.access import public, roles, signed_in
 from sargs.auth.models import ApiToken, User
@@ -41,6 +42,7 @@ def _finish_login(user: User, second_factor: bool) -> Any:
         session["lang"] = language
     session["totp_ok"] = second_factor
     login_user(user)
+    set_actor(Actor("user", user.id, user.username, request.remote_addr or "?"))
     sess = db_session()
     service.mark_logged_in(sess, user)
     sess.commit()
