@@ -1,0 +1,80 @@
+"""Passwords are kept as argon2 hashes only, and guessing them is throttled."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select, text
+
+from sargs.audit.models import AuditEntry
+from tests.conftest import PASSWORD
+from tests.kernel.helpers import post_form, redirects_to
+
+WRONG = "wrong-password-123"
+
+
+def _sign_in(client, username, password, **options):
+    return post_form(client, "/login", {"username": username, "password": password}, **options)
+
+
+def test_the_database_holds_an_argon2_hash_not_the_password(users, db):
+    user = users.create("olga", "operator")
+    stored = db.execute(text("SELECT password_hash FROM user_account WHERE id = :id"),
+                        {"id": user.id}).scalar_one()
+    assert stored.startswith("$argon2id$")
+    assert PASSWORD not in stored
+
+
+def test_no_password_reaches_the_logs(client, users, caplog):
+    caplog.set_level(logging.DEBUG)
+    users.create("olga", "operator")
+    assert redirects_to(_sign_in(client, "olga", PASSWORD), "/")
+    post_form(client, "/logout")
+    assert _sign_in(client, "olga", WRONG).status_code == 401
+    assert _sign_in(client, "nobody", WRONG).status_code == 401
+    assert PASSWORD not in caplog.text
+    assert WRONG not in caplog.text
+
+
+def test_the_audit_log_hides_password_hashes(client, users, db):
+    users.signed_in(client, "anna", "admin")
+    olga = users.create("olga", "operator")
+    response = post_form(client, f"/admin/users/{olga.id}/password",
+                         {"password": "another-password-1", "password_again": "another-password-1"})
+    assert response.status_code == 302
+    entries = db.scalars(select(AuditEntry).where(AuditEntry.object_type == "user_account",
+                                                  AuditEntry.object_id == str(olga.id))).all()
+    created = next(e for e in entries if e.action == "create")
+    changed = next(e for e in entries if e.action == "update" and "password_hash" in e.after)
+    assert created.after["password_hash"] == "***"
+    assert changed.before["password_hash"] == changed.after["password_hash"] == "***"
+    raw = db.execute(text("SELECT before, after FROM audit_log")).all()
+    assert "$argon2" not in str(raw)
+
+
+def test_repeated_wrong_passwords_lock_the_account_for_a_while(client, users, settings,
+                                                                frozen_clock):
+    users.create("olga", "operator")
+    for _attempt in range(settings.login_lockout_failures):
+        assert _sign_in(client, "olga", WRONG).status_code == 401
+    assert _sign_in(client, "olga", PASSWORD).status_code == 401
+    assert client.get("/profile").status_code == 302
+
+    frozen_clock.advance(minutes=settings.login_lockout_minutes + 1)
+    assert redirects_to(_sign_in(client, "olga", PASSWORD), "/")
+    assert client.get("/profile").status_code == 200
+
+
+def test_fewer_wrong_passwords_than_the_limit_do_not_lock(client, users, settings):
+    users.create("olga", "operator")
+    for _attempt in range(settings.login_lockout_failures - 1):
+        _sign_in(client, "olga", WRONG)
+    assert redirects_to(_sign_in(client, "olga", PASSWORD), "/")
+
+
+def test_sign_in_attempts_are_limited_per_address(make_app):
+    client = make_app(login_rate_limit="3 per minute").test_client()
+    statuses = [_sign_in(client, "nobody", WRONG).status_code for _attempt in range(4)]
+    assert statuses == [401, 401, 401, 429]
+    elsewhere = {"environ_base": {"REMOTE_ADDR": "192.0.2.7"}}
+    assert _sign_in(client, "nobody", WRONG, **elsewhere).status_code == 401
