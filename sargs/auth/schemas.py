@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from sargs.auth.roles import ROLES, SCOPES
 from sargs.auth.service import MIN_PASSWORD_LENGTH
@@ -39,14 +39,14 @@ class PasswordFields(BaseModel):
     password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=1024)
     password_again: str = Field(min_length=1, max_length=1024)
 
-    @model_validator(mode="after")
-    def _same(self) -> PasswordFields:
-        if self.password != self.password_again:
-            from pydantic_core import PydanticCustomError
-
-            raise PydanticCustomError("value_error", "{error}",
-                                      {"error": _("The passwords do not match.")})
-        return self
+    @field_validator("password_again")
+    @classmethod
+    def _same(cls, value: str, info: ValidationInfo) -> str:
+        # Checked on the field itself, so the form shows it next to the field
+        # and together with the errors of every other field.
+        if "password" in info.data and value != info.data["password"]:
+            raise ValueError(_("The passwords do not match."))
+        return value
 
 
 class UserCreateForm(PasswordFields):
