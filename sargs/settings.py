@@ -7,6 +7,7 @@ own names (``TWILIO_*``, ``TELEGRAM_BOT_TOKEN``). Invalid settings raise
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -119,6 +120,9 @@ class Settings(BaseSettings):
     @field_validator("home_areas")
     @classmethod
     def _check_home_areas(cls, value: list[str]) -> list[str]:
+        # Without a home area no warning would ever concern the city.
+        if not value:
+            raise ValueError("at least one area code is needed, e.g. LV022")
         return [code.upper() for code in value]
 
     @property
@@ -142,6 +146,16 @@ def variable_name(field: str) -> str:
     return PROVIDER_VARIABLES.get(field, ENV_PREFIX + field.upper())
 
 
+def _shown(field: str, value: object) -> str:
+    """The refused value for the message, never a secret: credentials are left
+    out and the password of a URL is masked."""
+    if isinstance(value, dict) or field in PROVIDER_VARIABLES or field == "secret_key":
+        return ""
+    if isinstance(value, str):
+        value = re.sub(r"(://[^/:@]*:)[^/@]*@", r"\1***@", value)
+    return f"={value!r}"
+
+
 def load_settings(**overrides: object) -> Settings:
     """Read the settings; raise :class:`SettingsError` with one clear line."""
     try:
@@ -149,7 +163,6 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         error = exc.errors()[0]
         field = str(error["loc"][0]) if error["loc"] else "?"
-        value = error.get("input")
-        shown = "" if isinstance(value, dict) or field in PROVIDER_VARIABLES else f"={value!r}"
+        shown = _shown(field, error.get("input"))
         reason = error["msg"].removeprefix("Value error, ")
         raise SettingsError(f"invalid setting {variable_name(field)}{shown}: {reason}") from None
