@@ -164,4 +164,8 @@ def drop_append_only_ddl(table: str, dialect: str) -> list[str]:
     return [
         f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}",
         f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}",
+        # The shared function goes with the last append-only table.
+        "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_trigger t JOIN pg_proc p "
+        "ON p.oid = t.tgfoid WHERE p.proname = 'sargs_refuse_change') "
+        "THEN DROP FUNCTION IF EXISTS sargs_refuse_change(); END IF; END $$",
     ]
