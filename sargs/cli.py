@@ -41,9 +41,14 @@ def _cli_actor() -> Actor:
     return Actor("system", None, f"cli:{who}", "cli")
 
 
-@click.group(context_settings={"obj": ScriptInfo(create_app=_create_app, set_debug_flag=False)})
-def cli() -> None:
+@click.group()
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Sargs — civil-defence and early-warning system."""
+    # A new ScriptInfo per invocation: it keeps the app it loads, and an app
+    # kept from an earlier invocation would point at an earlier database.
+    if ctx.obj is None:
+        ctx.obj = ScriptInfo(create_app=_create_app, set_debug_flag=False)
 
 
 # --- serving ---------------------------------------------------------------
