@@ -123,7 +123,26 @@ def set_active(session: Session, user: User, active: bool) -> None:
 @dataclass(frozen=True)
 class LoginResult:
     user: User | None
-    reason: str | None = None  # bad_credentials, locked, inactive
+    reason: str | None = None  # bad_credentials, bad_code, locked, inactive
+
+
+def is_locked(user: User) -> bool:
+    return bool(user.locked_until and user.locked_until > clock.now())
+
+
+def _note_failure(session: Session, user: User, max_failures: int, lockout_minutes: int) -> None:
+    """Count a wrong password or code; too many lock the account for a while.
+    The count starts again only when a sign-in completes (:func:`mark_logged_in`),
+    so a known password does not buy fresh guesses at the second factor."""
+    user.failed_logins += 1
+    if user.failed_logins >= max_failures:
+        user.locked_until = clock.now() + timedelta(minutes=lockout_minutes)
+        user.failed_logins = 0
+    session.flush()
+
+
+def _refused_as_locked(session: Session, user: User) -> None:
+    audit.record(session, "login_refused", "user_account", user.id, after={"reason": "locked"})
 
 
 def authenticate(
@@ -131,28 +150,21 @@ def authenticate(
 ) -> LoginResult:
     """Check a password; lock the account for a while after repeated failures."""
     user = find_user(session, username)
-    now = clock.now()
     if user is None:
         _password_matches(_DUMMY_HASH, password)
         audit.record(session, "login_failed", "user_account", after={"reason": "unknown user"})
         return LoginResult(None, "bad_credentials")
-    if user.locked_until and user.locked_until > now:
-        audit.record(session, "login_refused", "user_account", user.id, after={"reason": "locked"})
+    if is_locked(user):
+        _refused_as_locked(session, user)
         return LoginResult(None, "locked")
     if not _password_matches(user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= max_failures:
-            user.locked_until = now + timedelta(minutes=lockout_minutes)
-            user.failed_logins = 0
-        session.flush()
+        _note_failure(session, user, max_failures, lockout_minutes)
         audit.record(session, "login_failed", "user_account", user.id)
-        return LoginResult(None, "locked" if user.locked_until and user.locked_until > now
-                           else "bad_credentials")
+        return LoginResult(None, "locked" if is_locked(user) else "bad_credentials")
     if not user.active:
         return LoginResult(None, "inactive")
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
-    user.failed_logins = 0
     user.locked_until = None
     session.flush()
     return LoginResult(user)
@@ -160,6 +172,7 @@ def authenticate(
 
 def mark_logged_in(session: Session, user: User) -> None:
     user.last_login_at = clock.now()
+    user.failed_logins = 0
     session.flush()
     audit.record(session, "login", "user_account", user.id)
 
@@ -216,11 +229,18 @@ def confirm_totp_enrolment(session: Session, user: User, secret: str, code: str)
     session.flush()
 
 
-def verify_totp(session: Session, user: User, code: str) -> bool:
-    ok = bool(user.totp_secret) and _code_ok(user.totp_secret or "", code)
-    if not ok:
+def verify_totp(
+    session: Session, user: User, code: str, max_failures: int, lockout_minutes: int
+) -> LoginResult:
+    """Check a second-factor code; wrong codes count towards the lockout."""
+    if is_locked(user):
+        _refused_as_locked(session, user)
+        return LoginResult(None, "locked")
+    if not (user.totp_secret and _code_ok(user.totp_secret, code)):
+        _note_failure(session, user, max_failures, lockout_minutes)
         audit.record(session, "totp_failed", "user_account", user.id)
-    return ok
+        return LoginResult(None, "locked" if is_locked(user) else "bad_code")
+    return LoginResult(user)
 
 
 def reset_totp(session: Session, user: User) -> None:

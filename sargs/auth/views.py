@@ -27,6 +27,7 @@ LOGIN_REASONS = {
     "bad_credentials": lambda: _("Wrong user name or password."),
     "locked": lambda: _("Too many failed attempts. The account is locked for a while."),
     "inactive": lambda: _("This account is disabled."),
+    "bad_code": lambda: _("The code is not valid."),
 }
 
 
@@ -100,11 +101,13 @@ def totp() -> Any:
         except InputError as exc:
             return render_template("auth/totp.html", errors=exc.errors), 422
         sess = db_session()
-        ok = service.verify_totp(sess, user, data.code)
+        cfg = settings()
+        result = service.verify_totp(sess, user, data.code, cfg.login_lockout_failures,
+                                     cfg.login_lockout_minutes)
         sess.commit()
-        if ok:
+        if result.user is not None:
             return _finish_login(user, second_factor=True)
-        return render_template("auth/totp.html", errors={"code": _("The code is not valid.")}), 401
+        return render_template("auth/totp.html", errors={"code": LOGIN_REASONS[result.reason]()}), 401
     return render_template("auth/totp.html", errors={})
 
 
@@ -146,7 +149,7 @@ def totp_enrol() -> Any:
 
 
 @bp.route("/logout", methods=["POST"])
-@signed_in
+@public  # also for a user still owing the second factor, who must be able to leave
 def logout() -> Any:
     language = session.get("lang")
     logout_user()
