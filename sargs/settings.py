@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from limits import parse_many
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -108,6 +109,18 @@ class Settings(BaseSettings):
             raise ValueError("expected sqlite:///PATH or postgresql+psycopg://…")
         if value.startswith("postgresql://"):
             value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    @field_validator("login_rate_limit")
+    @classmethod
+    def _check_rate_limit(cls, value: str) -> str:
+        # Flask-Limiter would skip a limit it cannot parse, leaving logins unlimited.
+        try:
+            limits = parse_many(value)
+        except ValueError:
+            limits = []
+        if not limits or any(limit.amount < 1 for limit in limits):
+            raise ValueError("expected a rate such as '10 per minute'")
         return value
 
     @field_validator("languages")
