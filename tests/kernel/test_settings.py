@@ -26,6 +26,7 @@ def _run_sargs(cwd: Path, **variables: str) -> subprocess.CompletedProcess[str]:
     ("SARGS_TIMEZONE", "Mars/Base"),
     ("SARGS_DATABASE_URL", "mysql://x"),
     ("SARGS_HOME_AREAS", ""),
+    ("SARGS_LOGIN_RATE_LIMIT", "often"),
 ])
 def test_a_bad_setting_stops_sargs_with_one_line_naming_it(tmp_path, variable, value):
     result = _run_sargs(tmp_path, **{variable: value})

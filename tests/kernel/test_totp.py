@@ -25,6 +25,10 @@ def _is_signed_in(client) -> bool:
     return client.get("/profile").status_code == 200
 
 
+def _wrong_code(user) -> str:
+    return f"{(int(pyotp.TOTP(user.totp_secret).at(clock.now())) + 1) % 1000000:06d}"
+
+
 def test_admin_and_commission_give_a_code_by_default(client, users):
     for name, role in (("anna", "admin"), ("karlis", "commission")):
         user = users.create(name, role)
@@ -38,11 +42,29 @@ def test_admin_and_commission_give_a_code_by_default(client, users):
 def test_a_wrong_code_gives_no_session(client, users):
     admin = users.create("anna", "admin")
     _password_step(client, admin)
-    wrong = f"{(int(pyotp.TOTP(admin.totp_secret).at(clock.now())) + 1) % 1000000:06d}"
-    response = post_form(client, "/login/totp", {"code": wrong})
+    response = post_form(client, "/login/totp", {"code": _wrong_code(admin)})
     assert response.status_code == 401
     assert not _is_signed_in(client)
     assert redirects_to(client.get("/admin/users"), "/login")
+
+
+def test_wrong_codes_lock_the_account_even_across_new_password_steps(client, users, settings,
+                                                                     frozen_clock):
+    admin = users.create("anna", "admin")
+    _password_step(client, admin)
+    for _attempt in range(settings.login_lockout_failures - 1):
+        assert post_form(client, "/login/totp", {"code": _wrong_code(admin)}).status_code == 401
+    assert redirects_to(_password_step(client, admin), "/login/totp")
+    assert post_form(client, "/login/totp", {"code": _wrong_code(admin)}).status_code == 401
+
+    right = pyotp.TOTP(admin.totp_secret).at(clock.now())
+    assert post_form(client, "/login/totp", {"code": right}).status_code == 401
+    assert _password_step(client, admin).status_code == 401
+    assert not _is_signed_in(client)
+
+    frozen_clock.advance(minutes=settings.login_lockout_minutes + 1)
+    assert users.login(client, admin).status_code == 302
+    assert _is_signed_in(client)
 
 
 def test_an_operator_is_not_asked_until_an_admin_requires_it(client, users, app):
@@ -101,3 +123,13 @@ def test_a_signed_in_user_whose_role_newly_needs_a_code_is_asked_for_it(app, use
     assert operator_client.get("/activations/").status_code == 302
     _enrol(operator_client)
     assert operator_client.get("/activations/").status_code == 200
+
+
+def test_a_user_owing_the_second_factor_can_still_sign_out(app, users):
+    operator_client, admin_client = app.test_client(), app.test_client()
+    users.signed_in(operator_client, "olga", "operator")
+    users.signed_in(admin_client, "anna", "admin")
+    _require_totp_for(admin_client, "admin", "operator")
+
+    assert redirects_to(post_form(operator_client, "/logout"), "/login")
+    assert redirects_to(operator_client.get("/profile"), "/login")
