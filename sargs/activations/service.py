@@ -41,6 +41,8 @@ def open_activation(session: Session, data: ActivationOpen, by_user_id: int | No
 def close_activation(
     session: Session, activation: Activation, data: ActivationClose, by_user_id: int | None
 ) -> Activation:
+    # Read the row afresh and hold it, so two closings cannot both pass the check.
+    session.refresh(activation, with_for_update=True)
     if activation.closed_at is not None:
         raise ActivationError("closed_at", "already closed")
     activation.closed_at = clock.now()
