@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from sargs import clock
 from sargs.activations.models import Activation
-from sargs.activations.schemas import ActivationOpen
-from sargs.activations.service import exclude_exercises, open_activation
+from sargs.activations.schemas import ActivationClose, ActivationOpen
+from sargs.activations.service import (
+    ActivationError,
+    close_activation,
+    exclude_exercises,
+    open_activation,
+)
 from tests.kernel.helpers import count, field_has_error, post_form, rows
 
 
@@ -57,6 +63,21 @@ def test_an_activation_closes_once(client, users, db, frozen_clock):
     assert post_form(client, close, {"closing_note": "Again"}).status_code == 302
     (closed,) = _activations(db)
     assert (closed.closed_at, closed.closing_note) == (closed_at, "Water receded")
+
+
+def test_a_stale_copy_cannot_close_an_activation_again(app, db, frozen_clock):
+    """Two people press "close" at once: the second finds it already closed."""
+    activation = open_activation(db, ActivationOpen(title="Flood", kind="emergency"), None)
+    db.commit()
+    with app.extensions["sargs"].sessionmaker() as other:
+        close_activation(other, other.get(Activation, activation.id),
+                         ActivationClose(closing_note="first"), None)
+        other.commit()
+    with pytest.raises(ActivationError):
+        close_activation(db, activation, ActivationClose(closing_note="second"), None)
+    db.rollback()
+    (closed,) = _activations(db)
+    assert closed.closing_note == "first"
 
 
 def test_bad_input_is_refused_naming_the_fields(client, users, db):
