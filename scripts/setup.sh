@@ -1,0 +1,68 @@
+# Shared by scripts/start and scripts/test (sourced, not run): the virtual
+# environment in .venv and the packages Sargs needs.
+
+# A Python 3.11 or newer.
+find_python() {
+    local candidate
+    for candidate in "${PYTHON:-}" python3.13 python3.12 python3.11 python3; do
+        [ -n "$candidate" ] || continue
+        if command -v "$candidate" >/dev/null 2>&1 &&
+            "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+            command -v "$candidate"
+            return 0
+        fi
+    done
+    echo "Sargs needs Python 3.11 or newer (python3 -m venv); none was found." >&2
+    return 1
+}
+
+# ensure_venv [EXTRA]: create .venv if needed and install Sargs into it
+# (editable, with the optional EXTRA such as "test"). The install is skipped
+# when pyproject.toml is unchanged since the last one.
+ensure_venv() {
+    local extra="${1:-}" spec="." python stamp digest
+    [ -n "$extra" ] && spec=".[$extra]"
+    if ! .venv/bin/python -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+        python="$(find_python)"
+        echo "Creating the virtual environment .venv ($("$python" --version))"
+        rm -rf .venv
+        "$python" -m venv .venv
+    fi
+    digest="$(cat pyproject.toml | sha256sum | cut -c1-16)"
+    stamp=".venv/.sargs-installed-${extra:-base}"
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$digest" ] &&
+        .venv/bin/python -c 'import sargs' 2>/dev/null; then
+        return 0
+    fi
+    echo "Installing Sargs into .venv (pip install -e '$spec')"
+    if ! .venv/bin/python -m pip install -e "$spec" >.venv/pip-install.log 2>&1; then
+        grep -v "is ignored: it is neither a file nor a directory" .venv/pip-install.log >&2
+        echo "pip install -e '$spec' failed (log: .venv/pip-install.log)" >&2
+        return 1
+    fi
+    echo "$digest" >"$stamp"
+}
+
+# Debian's Chromium for the browser tests, when it is missing and we may
+# install packages (root, or sudo without a password).
+ensure_chromium() {
+    local chromium="${SARGS_CHROMIUM:-/usr/bin/chromium}" sudo=""
+    [ -x "$chromium" ] && return 0
+    command -v apt-get >/dev/null 2>&1 || {
+        echo "Chromium is not installed ($chromium); browser tests will be skipped." >&2
+        return 0
+    }
+    if [ "$(id -u)" -ne 0 ]; then
+        if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+            sudo="sudo"
+        else
+            echo "Chromium is not installed; browser tests will be skipped." \
+                "Install it with: sudo apt-get install chromium fonts-dejavu-core" >&2
+            return 0
+        fi
+    fi
+    echo "Installing Debian's chromium for the browser tests (apt-get)"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -qq
+    $sudo apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
+}
