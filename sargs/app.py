@@ -18,7 +18,7 @@ from sargs.audit import service as audit
 from sargs.context import close_db_session, db_session
 from sargs.db import make_engine, make_sessionmaker
 from sargs.extensions import babel, csrf, limiter, login_manager
-from sargs.settings import Settings, load_settings
+from sargs.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -59,13 +59,17 @@ def _prepare_storage(settings: Settings) -> None:
 def prepare_database(state: SargsState) -> None:
     """Upgrade the schema, then bring the shipped reference data up to date."""
     migrate.upgrade(state.engine)
-    from sargs.areas.service import sync_builtin_areas
+    from sargs.areas.service import UnknownAreaError, home_areas, sync_builtin_areas
     from sargs.auth.service import ensure_role_policies
 
     with state.sessionmaker() as session, audit.acting_as(audit.SYSTEM):
         ensure_role_policies(session)
         sync_builtin_areas(session)
         session.commit()
+        try:
+            home_areas(session, state.settings)
+        except UnknownAreaError as exc:
+            raise SettingsError(f"invalid setting {exc}") from None
 
 
 def _set_request_actor() -> None:
