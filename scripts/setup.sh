@@ -26,16 +26,16 @@ ensure_venv() {
         python="$(find_python)"
         echo "Creating the virtual environment .venv ($("$python" --version))"
         rm -rf .venv
-        "$python" -m venv .venv
+        "$python" -P -m venv .venv
     fi
     digest="$(cat pyproject.toml | sha256sum | cut -c1-16)"
     stamp=".venv/.sargs-installed-${extra:-base}"
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$digest" ] &&
-        .venv/bin/python -c 'import sargs' 2>/dev/null; then
+        .venv/bin/python -P -c 'import sargs' 2>/dev/null; then
         return 0
     fi
     echo "Installing Sargs into .venv (pip install -e '$spec')"
-    if ! .venv/bin/python -m pip install -e "$spec" >.venv/pip-install.log 2>&1; then
+    if ! .venv/bin/python -P -m pip install -e "$spec" >.venv/pip-install.log 2>&1; then
         grep -v "is ignored: it is neither a file nor a directory" .venv/pip-install.log >&2
         echo "pip install -e '$spec' failed (log: .venv/pip-install.log)" >&2
         return 1
