@@ -15,11 +15,12 @@ import contextvars
 import enum
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import event, insert, inspect
+from sqlalchemy import event, func, insert, inspect, select
 from sqlalchemy.orm import Mapper, Session, object_session
 
 from sargs import clock
@@ -211,15 +212,18 @@ def record(
 PAGE_SIZE = 100
 
 
-def search(session: Session, query: Any, limit: int | None = PAGE_SIZE) -> tuple[list[AuditEntry], int]:
-    """Entries matching an :class:`~sargs.audit.schemas.AuditFilter`, newest first."""
-    from datetime import UTC, time, timedelta
-    from datetime import datetime as dt
-    from zoneinfo import ZoneInfo
+def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(), zone).astimezone(UTC)
 
-    from sqlalchemy import func, select
 
-    zone = ZoneInfo("Europe/Riga")
+def search(
+    session: Session, query: Any, zone: str, limit: int | None = PAGE_SIZE
+) -> tuple[list[AuditEntry], int]:
+    """Entries matching an :class:`~sargs.audit.schemas.AuditFilter`, newest first.
+
+    The filter's dates are whole days in ``zone`` (the installation's time zone).
+    """
+    local_zone = ZoneInfo(zone)
     stmt = select(AuditEntry)
     if query.actor:
         stmt = stmt.where(AuditEntry.actor_label.ilike(f"%{query.actor}%"))
@@ -230,10 +234,9 @@ def search(session: Session, query: Any, limit: int | None = PAGE_SIZE) -> tuple
     if query.object_id:
         stmt = stmt.where(AuditEntry.object_id == query.object_id)
     if query.date_from:
-        stmt = stmt.where(AuditEntry.at >= dt.combine(query.date_from, time(), zone).astimezone(UTC))
+        stmt = stmt.where(AuditEntry.at >= _local_midnight(query.date_from, local_zone))
     if query.date_to:
-        end = dt.combine(query.date_to + timedelta(days=1), time(), zone).astimezone(UTC)
-        stmt = stmt.where(AuditEntry.at < end)
+        stmt = stmt.where(AuditEntry.at < _local_midnight(query.date_to + timedelta(days=1), local_zone))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     stmt = stmt.order_by(AuditEntry.id.desc())
     if limit is not None:
@@ -241,13 +244,13 @@ def search(session: Session, query: Any, limit: int | None = PAGE_SIZE) -> tuple
     return list(session.scalars(stmt)), total
 
 
-def object_types(session: Session) -> list[str]:
-    from sqlalchemy import select
+def _distinct(session: Session, column: Any) -> list[str]:
+    return list(session.scalars(select(column).distinct().order_by(column)))
 
-    return list(session.scalars(select(AuditEntry.object_type).distinct().order_by(AuditEntry.object_type)))
+
+def object_types(session: Session) -> list[str]:
+    return _distinct(session, AuditEntry.object_type)
 
 
 def actions(session: Session) -> list[str]:
-    from sqlalchemy import select
-
-    return list(session.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action)))
+    return _distinct(session, AuditEntry.action)

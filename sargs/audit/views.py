@@ -12,7 +12,7 @@ from flask import Blueprint, Response, render_template, request
 from sargs.audit import service
 from sargs.audit.schemas import AuditFilter
 from sargs.auth.access import roles
-from sargs.context import db_session
+from sargs.context import db_session, settings
 from sargs.web.forms import InputError, validate
 
 bp = Blueprint("audit", __name__, template_folder="templates", url_prefix="/audit")
@@ -30,7 +30,7 @@ def _filter() -> tuple[AuditFilter, dict[str, str]]:
 def index() -> Any:
     query, errors = _filter()
     session = db_session()
-    entries, total = service.search(session, query)
+    entries, total = service.search(session, query, settings().timezone)
     return render_template(
         "audit/index.html", entries=entries, total=total, query=query, errors=errors,
         object_types=service.object_types(session), actions=service.actions(session),
@@ -44,7 +44,7 @@ def export_csv() -> Any:
     if errors:
         return InputError(errors).as_response(400)
     session = db_session()
-    entries, _total = service.search(session, query, limit=None)
+    entries, _total = service.search(session, query, settings().timezone, limit=None)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["id", "at_utc", "actor_kind", "actor", "origin", "action",

@@ -216,14 +216,25 @@ def totp_uri(user: User, secret: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name=TOTP_ISSUER)
 
 
-def _code_ok(secret: str, code: str) -> bool:
+def _matching_step(secret: str, code: str) -> int | None:
+    """The 30-second time step whose code this is (now, or one step either side)."""
     code = code.replace(" ", "")
-    return code.isdigit() and pyotp.TOTP(secret).verify(code, for_time=clock.now(), valid_window=1)
+    if not code.isdigit():
+        return None
+    totp = pyotp.TOTP(secret)
+    now = clock.now()
+    current = totp.timecode(now)
+    for offset in (0, -1, 1):
+        if hmac.compare_digest(totp.generate_otp(current + offset), code):
+            return current + offset
+    return None
 
 
 def confirm_totp_enrolment(session: Session, user: User, secret: str, code: str) -> None:
-    if not _code_ok(secret, code):
+    step = _matching_step(secret, code)
+    if step is None:
         raise AuthError("code", "the code does not match")
+    user.totp_last_step = step
     user.totp_secret = secret
     user.totp_enabled_at = clock.now()
     session.flush()
@@ -236,16 +247,21 @@ def verify_totp(
     if is_locked(user):
         _refused_as_locked(session, user)
         return LoginResult(None, "locked")
-    if not (user.totp_secret and _code_ok(user.totp_secret, code)):
+    step = _matching_step(user.totp_secret, code) if user.totp_secret else None
+    # A code is good once: a step already used (a replayed code) counts as wrong.
+    if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
         _note_failure(session, user, max_failures, lockout_minutes)
         audit.record(session, "totp_failed", "user_account", user.id)
         return LoginResult(None, "locked" if is_locked(user) else "bad_code")
+    user.totp_last_step = step
+    session.flush()
     return LoginResult(user)
 
 
 def reset_totp(session: Session, user: User) -> None:
     user.totp_secret = None
     user.totp_enabled_at = None
+    user.totp_last_step = None
     session.flush()
 
 

@@ -63,7 +63,15 @@ def _message(error: Mapping[str, Any]) -> str:
         return _("The request body is not valid JSON.")
     if kind == "model_attributes_type" or kind == "dict_type":
         return _("A JSON object is expected.")
-    return error["msg"]
+    if kind == "string_pattern_mismatch":
+        return _("Contains characters that are not allowed here.")
+    if kind == "too_short":
+        return _("Choose at least %(n)s.", n=ctx.get("min_length"))
+    if kind == "too_long":
+        return _("Choose at most %(n)s.", n=ctx.get("max_length"))
+    if kind in ("string_type", "list_type"):
+        return _("This value has the wrong form.")
+    return _("This value is not valid.")
 
 
 def validate(schema: type[M], data: Any) -> M:

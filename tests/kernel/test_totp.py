@@ -39,6 +39,17 @@ def test_admin_and_commission_give_a_code_by_default(client, users):
         post_form(client, "/logout")
 
 
+def test_a_code_is_good_only_once(client, users, frozen_clock):
+    admin = users.create("anna", "admin")
+    assert users.login(client, admin).status_code == 302
+    post_form(client, "/logout")
+    # Same 30-second window: the code an onlooker saw cannot be replayed.
+    assert users.login(client, admin).status_code == 401
+    assert not _is_signed_in(client)
+    frozen_clock.advance(seconds=30)
+    assert users.login(client, admin).status_code == 302
+
+
 def test_a_wrong_code_gives_no_session(client, users):
     admin = users.create("anna", "admin")
     _password_step(client, admin)
