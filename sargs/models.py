@@ -5,6 +5,16 @@ from sargs.activations.models import Activation
 from sargs.areas.models import Area
 from sargs.audit.models import AuditEntry
 from sargs.auth.models import ApiToken, RolePolicy, User, UserRole
+from sargs.channels.models import (
+    Alert,
+    AlertEvent,
+    AlertText,
+    Contact,
+    ContactAddress,
+    ContactGroup,
+    ContactGroupMember,
+    Delivery,
+)
 from sargs.db import Base
 from sargs.scheduler import SchedulerState
 
@@ -12,6 +22,14 @@ metadata = Base.metadata
 
 __all__ = [
     "Activation",
+    "Alert",
+    "AlertEvent",
+    "AlertText",
+    "Contact",
+    "ContactAddress",
+    "ContactGroup",
+    "ContactGroupMember",
+    "Delivery",
     "ApiToken",
     "Area",
     "AuditEntry",

@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     languages: Annotated[list[str], NoDecode] = ["lv", "en"]
     home_areas: Annotated[list[str], NoDecode] = ["LV022", "LV023"]
     redis_url: str | None = None
+    # Provider endpoints (tests and the demo point them at the simulators).
+    twilio_api_url: str = "https://api.twilio.com"
+    telegram_api_url: str = "https://api.telegram.org"
+    smtp_url: str | None = None  # smtp://user:password@host:587 or smtps://…
+    pbx_ami_url: str | None = None  # ami://user:secret@host:5038
+    sip_proxy: str | None = None  # the PBX's SIP address for paging without AMI
     tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     tile_attribution: str = "© OpenStreetMap contributors"
     map_center: Annotated[list[float], NoDecode] = [56.6511, 23.7214]

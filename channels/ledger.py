@@ -1,0 +1,121 @@
+"""The delivery ledger: rows written with the alert's move to sending, and
+state moves that never go backwards.
+
+States: held (quiet hours, channel not configured) → pending → claimed → sent
+→ delivered; failed, undeliverable, cancelled and expired are final. A late or
+repeated provider callback cannot move a row back.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sargs.channels.audience import Recipient
+from sargs.channels.models import FINAL_DELIVERY_STATES, Alert, Delivery
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from sargs import clock
+from sargs.settings import Settings
+
+# From which states each state may be reached.
+ALLOWED_FROM: dict[str, frozenset[str]] = {
+    "pending": frozenset({"held", "claimed"}),  # released from hold, or a retry
+    "claimed": frozenset({"pending"}),
+    "sent": frozenset({"claimed"}),
+    "delivered": frozenset({"claimed", "sent"}),
+    "failed": frozenset({"claimed", "sent"}),
+    "undeliverable": frozenset({"held", "pending", "claimed", "sent"}),
+    "cancelled": frozenset({"held", "pending", "claimed"}),
+    "expired": frozenset({"held", "pending", "claimed"}),
+}
+
+
+def configured_channels(settings: Settings) -> set[str]:
+    """Channels with credentials; the others hold their rows, visibly."""
+    configured = set()
+    if settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_from_number:
+        configured |= {"sms", "voice"}
+    if settings.telegram_bot_token:
+        configured.add("telegram")
+    if settings.smtp_url:
+        configured.add("email")
+    if settings.pbx_ami_url:
+        configured.add("pbx")
+    if settings.sip_proxy:
+        configured.add("sip")
+    return configured
+
+
+def write(session: Session, alert: Alert, recipients: list[Recipient], configured: set[str]) -> int:
+    """Insert one ledger row per recipient, in the caller's transaction."""
+    now = clock.now()
+    rows = [
+        {
+            "alert_id": alert.id,
+            "contact_id": r.contact_id,
+            "channel": r.channel,
+            "address": r.address,
+            "language": r.language,
+            "priority": alert.priority,
+            "state": "pending" if r.channel in configured else "held",
+            "hold_reason": None if r.channel in configured else "channel_not_configured",
+            "attempts": 0,
+            "due_at": now,
+            "created_at": now,
+        }
+        for r in recipients
+    ]
+    if rows:
+        session.execute(insert(Delivery), rows)
+    return len(rows)
+
+
+def move(session: Session, delivery_id: int, to_state: str, **fields: Any) -> bool:
+    """Move one row to ``to_state`` if that is forward from where it is; else change nothing."""
+    now = clock.now()
+    values: dict[str, Any] = {"state": to_state, **fields}
+    if to_state in FINAL_DELIVERY_STATES:
+        values["final_at"] = now
+    if to_state == "sent":
+        values.setdefault("sent_at", now)
+    if to_state == "delivered":
+        values.setdefault("delivered_at", now)
+    result = session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.state.in_(ALLOWED_FROM[to_state]))
+        .values(**values)
+    )
+    return result.rowcount == 1
+
+
+def cancel_unsent(session: Session, alert_id: int) -> int:
+    """Cancel every row of the alert not yet handed to a provider."""
+    result = session.execute(
+        update(Delivery)
+        .where(Delivery.alert_id == alert_id, Delivery.state.in_(ALLOWED_FROM["cancelled"]))
+        .values(state="cancelled", final_at=clock.now())
+    )
+    return result.rowcount
+
+
+def progress(session: Session, alert_id: int) -> dict[str, dict[str, int]]:
+    """Counts per channel and state, for the alert page."""
+    counts: dict[str, dict[str, int]] = defaultdict(dict)
+    rows = session.execute(
+        select(Delivery.channel, Delivery.state, func.count())
+        .where(Delivery.alert_id == alert_id)
+        .group_by(Delivery.channel, Delivery.state)
+    )
+    for channel, state, count in rows:
+        counts[channel][state] = count
+    return dict(counts)
+
+
+def all_final(session: Session, alert_id: int) -> bool:
+    open_rows = session.scalar(
+        select(func.count()).select_from(Delivery)
+        .where(Delivery.alert_id == alert_id, Delivery.state.not_in(FINAL_DELIVERY_STATES))
+    )
+    return not open_rows

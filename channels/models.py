@@ -1,0 +1,191 @@
+"""The notification engine's records: contacts and groups, alert campaigns
+with their texts and history, and the delivery ledger."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from sargs.db import Base
+
+CHANNELS = ("sms", "voice", "telegram", "email", "pbx", "sip")
+LEVELS = ("yellow", "orange", "red")
+CAP_STATUSES = ("Actual", "Exercise", "Test")
+SOURCES = ("warning", "manual", "exercise", "cad", "callout", "reminder")
+ALERT_STATES = ("draft", "awaiting_approval", "approved", "sending", "done", "cancelled")
+DELIVERY_STATES = ("held", "pending", "claimed", "sent", "delivered", "failed",
+                   "undeliverable", "cancelled", "expired")
+FINAL_DELIVERY_STATES = frozenset({"delivered", "failed", "undeliverable", "cancelled", "expired"})
+
+
+class Contact(Base):
+    """A person or institution Sargs can reach; other domains register theirs here."""
+
+    __tablename__ = "contact"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # person, institution
+    name: Mapped[str] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(8), default="lv")
+    areas: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Residents choose the warning levels they want; staff get what their groups get.
+    levels: Mapped[list[str]] = mapped_column(JSON, default=list)
+    is_public_subscriber: Mapped[bool] = mapped_column(default=False, index=True)
+    owner: Mapped[str] = mapped_column(String(32), default="channels")  # registering domain
+    consent_version: Mapped[str | None] = mapped_column(String(32))
+    consent_at: Mapped[datetime | None]
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+
+    addresses: Mapped[list[ContactAddress]] = relationship(
+        back_populates="contact", cascade="all, delete-orphan", lazy="selectin",
+        order_by="ContactAddress.preference",
+    )
+
+
+class ContactAddress(Base):
+    """One way to reach a contact; ``preference`` orders them (0 = first)."""
+
+    __tablename__ = "contact_address"
+    __table_args__ = (UniqueConstraint("contact_id", "channel", "address"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(254))  # normalised: E.164, chat id, e-mail
+    preference: Mapped[int] = mapped_column(default=0)
+    verified_at: Mapped[datetime | None]
+    active: Mapped[bool] = mapped_column(default=True)
+
+    contact: Mapped[Contact] = relationship(back_populates="addresses")
+
+
+class ContactGroup(Base):
+    """Staff groups, institutions, partners and IP-phone paging groups."""
+
+    __tablename__ = "contact_group"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))  # staff, institution, partner, paging
+
+    members: Mapped[list[ContactGroupMember]] = relationship(
+        back_populates="group", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class ContactGroupMember(Base):
+    __tablename__ = "contact_group_member"
+    __table_args__ = (UniqueConstraint("group_id", "contact_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("contact_group.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"))
+
+    group: Mapped[ContactGroup] = relationship(back_populates="members")
+    contact: Mapped[Contact] = relationship(lazy="joined")
+
+
+class Alert(Base):
+    """One campaign: what is said, to whom, over which channels, and its state."""
+
+    __tablename__ = "alert"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activation_id: Mapped[int | None] = mapped_column(ForeignKey("activation.id"), index=True)
+    source: Mapped[str] = mapped_column(String(16))
+    source_ref: Mapped[str | None] = mapped_column(String(200))
+    cap_status: Mapped[str] = mapped_column(String(16))
+    level: Mapped[str | None] = mapped_column(String(16))
+    priority: Mapped[int] = mapped_column(default=0)  # higher first
+    # {"groups": [codes], "contacts": [ids], "public": {"areas": [codes]}}
+    audience: Mapped[dict[str, Any]] = mapped_column(JSON)
+    channels: Mapped[list[str]] = mapped_column(JSON)
+    expires_at: Mapped[datetime | None]
+    state: Mapped[str] = mapped_column(String(24), default="draft", index=True)
+    requires_approval: Mapped[bool] = mapped_column(default=False)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime]
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    approved_at: Mapped[datetime | None]
+    sending_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+    # A cancel or correction points at the alert it cancels or corrects.
+    references_id: Mapped[int | None] = mapped_column(ForeignKey("alert.id"))
+    msg_type: Mapped[str] = mapped_column(String(16), default="Alert")  # Alert, Update, Cancel
+
+    texts: Mapped[list[AlertText]] = relationship(
+        back_populates="alert", cascade="all, delete-orphan", lazy="selectin",
+        order_by="AlertText.position",
+    )
+
+    def text_for(self, language: str) -> AlertText:
+        """The text in ``language``, else the alert's first language."""
+        for text in self.texts:
+            if text.language == language:
+                return text
+        return self.texts[0]
+
+
+class AlertText(Base):
+    __tablename__ = "alert_text"
+    __table_args__ = (UniqueConstraint("alert_id", "language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id", ondelete="CASCADE"))
+    language: Mapped[str] = mapped_column(String(8))
+    position: Mapped[int] = mapped_column(default=0)
+    body: Mapped[str] = mapped_column(Text)
+
+    alert: Mapped[Alert] = relationship(back_populates="texts")
+
+
+class AlertEvent(Base):
+    """The alert's history, append-only: every state change and who made it."""
+
+    __tablename__ = "alert_event"
+    __append_only__ = True
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id"), index=True)
+    at: Mapped[datetime]
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    action: Mapped[str] = mapped_column(String(32))
+    from_state: Mapped[str | None] = mapped_column(String(24))
+    to_state: Mapped[str | None] = mapped_column(String(24))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Delivery(Base):
+    """One row of the delivery ledger: one alert to one address over one channel."""
+
+    __tablename__ = "delivery"
+    __audit_skip__ = True  # the ledger is its own record; state moves are not user changes
+    __table_args__ = (
+        UniqueConstraint("alert_id", "channel", "address"),
+        Index("ix_delivery_work", "state", "priority", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id", ondelete="SET NULL"))
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(254))  # snapshot; pseudonymised on erasure
+    language: Mapped[str] = mapped_column(String(8))
+    priority: Mapped[int] = mapped_column(default=0)
+    state: Mapped[str] = mapped_column(String(16))
+    hold_reason: Mapped[str | None] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(default=0)
+    due_at: Mapped[datetime]
+    lease_until: Mapped[datetime | None]
+    provider_id: Mapped[str | None] = mapped_column(String(64))
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    final_at: Mapped[datetime | None]

@@ -1,0 +1,69 @@
+"""Rules on alert texts: exercise and test marking, and SMS segment counts."""
+
+from __future__ import annotations
+
+import math
+
+# Exercise and test texts start with these words, per language.
+MARKS = {
+    "Exercise": {"lv": "MĀCĪBAS", "en": "EXERCISE"},
+    "Test": {"lv": "TESTS", "en": "TEST"},
+}
+# Words that would make a drill look real: refused in exercise and test texts.
+FORBIDDEN_IN_DRILLS = ("tās nav mācības", "tas nav mācības", "this is not a drill",
+                       "this is not an exercise")
+
+# GSM 03.38 basic set and the extension set (two septets each).
+GSM_BASIC = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ ÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM_EXTENSION = set("^{}\\[~]|€\f")
+
+
+class TextRuleError(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def mark(cap_status: str, language: str, body: str) -> str:
+    """Put the exercise/test word at the start of the text (once)."""
+    words = MARKS.get(cap_status)
+    if not words:
+        return body
+    word = words.get(language, words["en"])
+    stripped = body.lstrip()
+    if stripped.upper().startswith(word):
+        return stripped
+    return f"{word}: {stripped}"
+
+
+def check_drill_text(cap_status: str, language: str, body: str) -> None:
+    """Refuse wording that would pass a drill off as real."""
+    if cap_status == "Actual":
+        return
+    lowered = body.casefold()
+    for phrase in FORBIDDEN_IN_DRILLS:
+        if phrase in lowered:
+            raise TextRuleError(f"text_{language}", f"forbidden in an exercise or test: {phrase!r}")
+
+
+def is_gsm7(text: str) -> bool:
+    return all(ch in GSM_BASIC or ch in GSM_EXTENSION for ch in text)
+
+
+def sms_segments(text: str) -> tuple[int, str]:
+    """How many SMS segments ``text`` takes, and the encoding ("GSM-7" or "UCS-2").
+
+    Latvian diacritics (ā, č, ē, …) are not in GSM-7, so most Latvian texts go as
+    UCS-2: 70 characters in one segment, 67 per segment when concatenated.
+    """
+    if not text:
+        return 0, "GSM-7"
+    if is_gsm7(text):
+        septets = sum(2 if ch in GSM_EXTENSION else 1 for ch in text)
+        return (1 if septets <= 160 else math.ceil(septets / 153)), "GSM-7"
+    units = len(text.encode("utf-16-le")) // 2
+    return (1 if units <= 70 else math.ceil(units / 67)), "UCS-2"
