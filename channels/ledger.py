@@ -8,7 +8,9 @@ repeated provider callback cannot move a row back.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
+from datetime import datetime, timedelta
 from typing import Any
 
 from sargs.channels.audience import Recipient
@@ -62,6 +64,7 @@ def write(session: Session, alert: Alert, recipients: list[Recipient], configure
             "state": "pending" if r.channel in configured else "held",
             "hold_reason": None if r.channel in configured else "channel_not_configured",
             "attempts": 0,
+            "possibly_duplicated": False,
             "due_at": now,
             "created_at": now,
         }
@@ -70,6 +73,14 @@ def write(session: Session, alert: Alert, recipients: list[Recipient], configure
     if rows:
         session.execute(insert(Delivery), rows)
     return len(rows)
+
+
+def write_one(session: Session, alert: Alert, contact: Any, channel: str, address: str,
+              configured: set[str]) -> int:
+    """One more row for ``alert`` (a fallback to the person's next channel)."""
+    language = contact.language if any(t.language == contact.language for t in alert.texts) \
+        else alert.texts[0].language
+    return write(session, alert, [Recipient(contact.id, channel, address, language)], configured)
 
 
 def move(session: Session, delivery_id: int, to_state: str, **fields: Any) -> bool:
@@ -119,3 +130,63 @@ def all_final(session: Session, alert_id: int) -> bool:
         .where(Delivery.alert_id == alert_id, Delivery.state.not_in(FINAL_DELIVERY_STATES))
     )
     return not open_rows
+
+
+def milestones(session: Session, alert_id: int, since: datetime | None,
+               shares: tuple[int, ...] = (50, 90, 100)) -> dict[int, timedelta | None]:
+    """Time from ``since`` (the move to sending) until ``share`` % of the alert's
+    rows were finished (delivered, or final otherwise); None while not reached."""
+    total = session.scalar(select(func.count()).select_from(Delivery)
+                           .where(Delivery.alert_id == alert_id)) or 0
+    finished = sorted(
+        at for at in session.scalars(
+            select(func.coalesce(Delivery.delivered_at, Delivery.final_at))
+            .where(Delivery.alert_id == alert_id, Delivery.state.in_(FINAL_DELIVERY_STATES))
+        ) if at is not None
+    )
+    result: dict[int, timedelta | None] = {}
+    for share in shares:
+        needed = math.ceil(total * share / 100)
+        if since is None or total == 0 or len(finished) < needed:
+            result[share] = None
+        else:
+            result[share] = max(finished[needed - 1] - since, timedelta(0))
+    return result
+
+
+def failures(session: Session, alert_id: int) -> list[tuple[str, str, str, int]]:
+    """(channel, state, reason, rows) of rows that failed for good, most frequent first."""
+    rows = session.execute(
+        select(Delivery.channel, Delivery.state, Delivery.last_error, func.count())
+        .where(Delivery.alert_id == alert_id,
+               Delivery.state.in_(("failed", "undeliverable", "expired")))
+        .group_by(Delivery.channel, Delivery.state, Delivery.last_error)
+    )
+    found = [(channel, state, error or "", n) for channel, state, error, n in rows]
+    return sorted(found, key=lambda item: (-item[3], item[0], item[2]))
+
+
+def held_not_configured(session: Session, alert_id: int) -> dict[str, int]:
+    """Rows held because their channel has no credentials, per channel."""
+    rows = session.execute(
+        select(Delivery.channel, func.count())
+        .where(Delivery.alert_id == alert_id, Delivery.state == "held",
+               Delivery.hold_reason == "channel_not_configured")
+        .group_by(Delivery.channel)
+    )
+    return {channel: n for channel, n in rows}
+
+
+def totals(session: Session, alert_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Rows per state for each of ``alert_ids`` (the alerts list)."""
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    if not alert_ids:
+        return {}
+    rows = session.execute(
+        select(Delivery.alert_id, Delivery.state, func.count())
+        .where(Delivery.alert_id.in_(alert_ids))
+        .group_by(Delivery.alert_id, Delivery.state)
+    )
+    for alert_id, state, n in rows:
+        counts[alert_id][state] = n
+    return dict(counts)

@@ -184,6 +184,8 @@ class Delivery(Base):
     due_at: Mapped[datetime]
     lease_until: Mapped[datetime | None]
     provider_id: Mapped[str | None] = mapped_column(String(64))
+    # Resent after a crash where the provider could not say whether it had it (Telegram).
+    possibly_duplicated: Mapped[bool] = mapped_column(default=False)
     last_error: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]

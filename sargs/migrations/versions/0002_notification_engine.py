@@ -137,6 +137,7 @@ def upgrade() -> None:
     sa.Column('due_at', sargs.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('lease_until', sargs.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('provider_id', sa.String(length=64), nullable=True),
+    sa.Column('possibly_duplicated', sa.Boolean(), nullable=False),
     sa.Column('last_error', sa.String(length=300), nullable=True),
     sa.Column('created_at', sargs.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('sent_at', sargs.db.UTCDateTime(timezone=True), nullable=True),

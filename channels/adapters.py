@@ -1,0 +1,57 @@
+"""The one interface every channel adapter speaks to the dispatcher.
+
+An adapter sends one ledger row and answers with the provider's id, or raises
+:class:`RetryableError` (try again later, honouring ``retry_after``) or
+:class:`PermanentError` (this address will never work: move to the person's
+next channel). ``reconcile`` asks the provider what became of a row whose
+outcome a crash left unknown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """What a worker hands an adapter: one row of the ledger and its text."""
+
+    delivery_id: int
+    channel: str
+    address: str
+    language: str
+    text: str
+    cap_status: str
+    level: str | None
+    expires_in_s: int | None  # e.g. Twilio's ValidityPeriod
+
+
+class RetryableError(Exception):
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class PermanentError(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Adapter(Protocol):
+    channel: str
+    rate_per_second: float
+
+    def send(self, message: Outgoing) -> str:
+        """Hand the message to the provider; return the provider's id."""
+        ...
+
+    def reconcile(self, message: Outgoing, provider_id: str | None) -> str | None:
+        """The provider id if the provider has the message, else None (not sent).
+
+        Raise :class:`LookupError` when the provider cannot tell (Telegram):
+        the row is then resent and counted as possibly duplicated.
+        """
+        ...
