@@ -55,9 +55,9 @@ class Record:
         self._changed = threading.Condition()
         self._entries: list[tuple[str, dict[str, Any]]] = []
 
-    def add(self, address: str, entry: dict[str, Any]) -> None:
+    def add(self, address: object, entry: dict[str, Any]) -> None:
         with self._changed:
-            self._entries.append((address, entry))
+            self._entries.append((str(address), entry))
             self._changed.notify_all()
 
     def of(self, address: object) -> list[dict[str, Any]]:
