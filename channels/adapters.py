@@ -43,6 +43,9 @@ class PermanentError(Exception):
 class Adapter(Protocol):
     channel: str
     rate_per_second: float
+    # True where the provider's acceptance is the delivery (a Telegram message is in
+    # the chat once sendMessage answers); False where a receipt follows (Twilio).
+    delivered_on_send: bool
 
     def send(self, message: Outgoing) -> str:
         """Hand the message to the provider; return the provider's id."""

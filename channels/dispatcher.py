@@ -78,7 +78,7 @@ class Dispatcher:
         claimed = self._claim()
         for item in claimed:
             self._deliver(item)
-        self._finish({item.alert_id for item in claimed})
+        self._finish_complete_alerts()
         return len(claimed)
 
     def _expire_outdated(self) -> None:
@@ -155,6 +155,8 @@ class Dispatcher:
                 self._retry_later(session, item, RetryableError(type(exc).__name__))
             else:
                 ledger.move(session, message.delivery_id, "sent", provider_id=provider_id)
+                if adapter.delivered_on_send:
+                    ledger.move(session, message.delivery_id, "delivered")
             session.commit()
 
     def _retry_later(self, session: Session, item: Claimed, error: RetryableError) -> None:
@@ -216,12 +218,11 @@ class Dispatcher:
         else:
             ledger.move(session, item.message.delivery_id, "pending", lease_until=None)
 
-    def _finish(self, alert_ids: set[int]) -> None:
+    def _finish_complete_alerts(self) -> None:
+        """Alerts whose every row is final (callbacks included) become done."""
         with self.sessions() as session:
-            for alert_id in alert_ids:
-                alert = session.get(Alert, alert_id)
-                if alert is not None:
-                    alerts.finish_if_complete(session, alert)
+            for alert in session.scalars(select(Alert).where(Alert.state == "sending")):
+                alerts.finish_if_complete(session, alert)
             session.commit()
 
 

@@ -27,6 +27,7 @@ def register_all(app: Flask) -> None:
     from sargs.auth import views as auth
     from sargs.cad import views as cad
     from sargs.channels import views as channels
+    from sargs.channels import webhooks as channel_webhooks
     from sargs.exercises import views as exercises
     from sargs.reserves import views as reserves
     from sargs.shelters import views as shelters
@@ -41,6 +42,7 @@ def register_all(app: Flask) -> None:
         app.register_blueprint(module.bp)
     app.register_blueprint(areas_api.bp)
     app.register_blueprint(activations_api.bp)
+    app.register_blueprint(channel_webhooks.bp)
 
     app.add_template_filter(_datetime_local, "datetime_local")
     app.add_template_global(lambda role: ROLES.get(role, role), "role_label")

@@ -16,6 +16,8 @@ from tests.channels.engine_helpers import commission_member, public_orange, resi
 class Recorder:
     """A channel that records messages; ``script`` maps an address to what to raise."""
 
+    delivered_on_send = False
+
     def __init__(self, channel: str, rate: float = 1000) -> None:
         self.channel = channel
         self.rate_per_second = rate

@@ -1,0 +1,69 @@
+"""Telegram through the Bot API (python-telegram-bot).
+
+python-telegram-bot is asyncio; the dispatcher is not. The adapter owns one
+event loop in its own thread and only that loop touches its Bot, so the web
+app and the scheduler never start a loop of their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from sargs.channels.adapters import Outgoing, PermanentError, RetryableError
+from telegram import Bot
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+
+from sargs.settings import Settings
+
+T = TypeVar("T")
+CALL_TIMEOUT_S = 30
+
+
+def _seconds(value: float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class TelegramAdapter:
+    channel = "telegram"
+    delivered_on_send = True
+
+    def __init__(self, settings: Settings, rate_per_second: float = 30.0) -> None:
+        assert settings.telegram_bot_token is not None
+        self.rate_per_second = rate_per_second
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="telegram-sender",
+                                       daemon=True)
+        self.thread.start()
+        self.bot = Bot(settings.telegram_bot_token.get_secret_value(),
+                       base_url=f"{settings.telegram_api_url.rstrip('/')}/bot")
+
+    def _run(self, call: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(call, self.loop).result(CALL_TIMEOUT_S)
+
+    def send(self, message: Outgoing) -> str:
+        try:
+            sent = self._run(self.bot.send_message(chat_id=int(message.address), text=message.text))
+        except RetryAfter as error:
+            raise RetryableError("Telegram 429", retry_after=_seconds(error.retry_after)) from error
+        except Forbidden as error:  # the resident blocked the bot
+            raise PermanentError(f"Telegram 403: {error.message}") from error
+        except BadRequest as error:  # e.g. chat not found
+            raise PermanentError(f"Telegram 400: {error.message}") from error
+        except (TimedOut, NetworkError, TimeoutError) as error:
+            raise RetryableError(f"Telegram unreachable: {type(error).__name__}") from error
+        return f"{sent.chat.id}:{sent.message_id}"
+
+    def reconcile(self, message: Outgoing, provider_id: str | None) -> str | None:
+        """Telegram cannot list what a bot sent: without an id the outcome is unknown."""
+        if provider_id:
+            return provider_id
+        raise LookupError("Telegram keeps no list of sent messages")
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+        self.loop.close()

@@ -1,0 +1,60 @@
+"""The dispatcher as a process part: adapters built from the settings, and
+the loop that ``sargs worker`` (alone) or ``sargs run`` (in one process) runs."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from sargs.channels.adapters import Adapter
+from sargs.channels.dispatcher import Dispatcher
+from sargs.channels.ledger import configured_channels
+
+from sargs.settings import Settings
+
+log = logging.getLogger(__name__)
+IDLE_WAIT_S = 1.0
+
+
+def build_adapters(settings: Settings) -> dict[str, Adapter]:
+    """An adapter for every configured channel Sargs can send on."""
+    configured = configured_channels(settings)
+    adapters: dict[str, Adapter] = {}
+    if "sms" in configured:
+        from sargs.channels.sms import SmsAdapter
+
+        adapters["sms"] = SmsAdapter(settings)
+    if "telegram" in configured:
+        from sargs.channels.telegram import TelegramAdapter
+
+        adapters["telegram"] = TelegramAdapter(settings)
+    return adapters
+
+
+def run(app: Any, stop: threading.Event) -> None:
+    """Dispatch until ``stop`` is set; sleep a little when there is nothing to send."""
+    state = app.extensions["sargs"]
+    adapters = build_adapters(state.settings)
+    if not adapters:
+        log.warning("no channel is configured; deliveries wait as 'channel not configured'")
+    dispatcher = Dispatcher(state.sessionmaker, adapters)
+    while not stop.is_set():
+        try:
+            busy = dispatcher.run_once()
+        except Exception:  # a database hiccup must not end the worker
+            log.exception("dispatch round failed")
+            busy = 0
+        if not busy:
+            stop.wait(IDLE_WAIT_S)
+    for adapter in adapters.values():
+        close = getattr(adapter, "close", None)
+        if close:
+            close()
+
+
+def start_thread(app: Any) -> tuple[threading.Thread, threading.Event]:
+    stop = threading.Event()
+    thread = threading.Thread(target=run, args=(app, stop), name="sargs-worker", daemon=True)
+    thread.start()
+    return thread, stop
