@@ -292,6 +292,38 @@ def token_revoke(token_id: int) -> None:
         click.echo(f"token {token.name} revoked")
 
 
+@cli.command("simulators")
+@click.option("--twilio-port", type=int, default=0, help="0 picks a free port.")
+@click.option("--telegram-port", type=int, default=0)
+@click.option("--smtp-port", type=int, default=0)
+@click.option("--ami-port", type=int, default=0)
+def simulators_command(twilio_port: int, telegram_port: int, smtp_port: int,
+                       ami_port: int) -> None:
+    """Provider simulators (Twilio, Telegram, SMTP, AMI) on 127.0.0.1; test and demo mode only."""
+    from sargs.channels.simulators.base import SimulatorRefused
+    from sargs.channels.simulators.suite import environment, start_all, stop_all
+
+    try:
+        running = start_all(load_settings().mode, twilio_port, telegram_port, smtp_port, ami_port)
+    except SimulatorRefused as exc:
+        click.echo(f"sargs: {exc}; set SARGS_MODE=demo to use them", err=True)
+        sys.exit(2)
+    for name, simulator in running.items():
+        click.echo(f"{name:9} {simulator.url}")
+    click.echo("Point Sargs at them with:")
+    for key, value in environment(running).items():
+        click.echo(f"  export {key}={value}")
+    click.echo("Simulators running; Ctrl+C stops them.")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop_all(running)
+
+
 def main() -> None:
     try:
         cli.main(prog_name="sargs")
