@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sargs.channels.audience import Recipient
-from sargs.channels.models import FINAL_DELIVERY_STATES, Alert, Delivery
+from sargs.channels.models import CHANNELS, FINAL_DELIVERY_STATES, Alert, Delivery
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
@@ -48,6 +48,20 @@ def configured_channels(settings: Settings) -> set[str]:
     if settings.sip_proxy:
         configured.add("sip")
     return configured
+
+
+def health(session: Session, settings: Settings) -> dict[str, Any]:
+    """The channels' part of /healthz: what is configured, what waits for it."""
+    configured = configured_channels(settings)
+    held = dict(session.execute(
+        select(Delivery.channel, func.count())
+        .where(Delivery.state == "held", Delivery.hold_reason == "channel_not_configured")
+        .group_by(Delivery.channel)
+    ).all())
+    return {
+        channel: {"configured": channel in configured, "waiting": held.get(channel, 0)}
+        for channel in CHANNELS
+    }
 
 
 def write(session: Session, alert: Alert, recipients: list[Recipient], configured: set[str]) -> int:

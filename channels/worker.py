@@ -3,6 +3,7 @@ the loop that ``sargs worker`` (alone) or ``sargs run`` (in one process) runs.""
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import threading
 from typing import Any
@@ -51,6 +52,21 @@ def run(app: Any, stop: threading.Event) -> None:
         close = getattr(adapter, "close", None)
         if close:
             close()
+
+
+def single_worker_lock(settings: Settings) -> Any:
+    """On SQLite one worker sends (a lock file); PostgreSQL shares the ledger
+    among many through SKIP LOCKED. Returns the held lock, or None if taken."""
+    if not settings.is_sqlite:
+        return True
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    handle = (settings.instance_path / "worker.lock").open("w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
 
 
 def start_thread(app: Any) -> tuple[threading.Thread, threading.Event]:

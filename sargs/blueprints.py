@@ -43,6 +43,9 @@ def register_all(app: Flask) -> None:
     app.register_blueprint(areas_api.bp)
     app.register_blueprint(activations_api.bp)
     app.register_blueprint(channel_webhooks.bp)
+    from sargs.channels.ledger import health as channels_health
+
+    health.contribute("channels", channels_health)
 
     app.add_template_filter(_datetime_local, "datetime_local")
     app.add_template_global(lambda role: ROLES.get(role, role), "role_label")

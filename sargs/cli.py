@@ -77,7 +77,11 @@ def run_command(host: str | None, port: int | None) -> None:
     settings = _state().settings
     host = host or settings.host
     port = port or settings.port
+    from sargs.channels import worker
+
     scheduler = start_background(app)
+    worker_lock = worker.single_worker_lock(settings)
+    dispatcher = worker.start_thread(app) if worker_lock else None
     click.echo(f"Sargs is running at http://{host}:{port}/")
     if scheduler is None:
         click.echo("Another scheduler runs against this database; this process only serves the web.")
@@ -85,9 +89,29 @@ def run_command(host: str | None, port: int | None) -> None:
     try:
         waitress.serve(app, host=host, port=port, threads=settings.web_threads, ident="sargs")
     finally:
+        if dispatcher is not None:
+            dispatcher[1].set()
         if scheduler is not None:
             scheduler.shutdown(wait=False)
             _state().scheduler_lock.release()
+
+
+@cli.command("worker")
+@with_appcontext
+def worker_command() -> None:
+    """The dispatcher alone: sends the delivery ledger (many on PostgreSQL, one on SQLite)."""
+    from sargs.channels import worker
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not worker.single_worker_lock(_state().settings):
+        raise click.ClickException("another worker already sends from this SQLite database")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    click.echo("Worker running; Ctrl+C stops it.")
+    try:
+        worker.run(app, stop)
+    except KeyboardInterrupt:
+        stop.set()
 
 
 @cli.command("web")

@@ -71,3 +71,10 @@ def test_the_alert_is_done_when_every_row_is_final(db, users):
     assert alert.state == "done"
     assert ledger.progress(db, alert.id) == {"voice": {"delivered": 2},
                                              "telegram": {"delivered": 1, "undeliverable": 1}}
+
+
+def test_health_shows_what_waits_for_a_channel_without_credentials(db, users, client):
+    _sending(db, users, configured={"telegram"})
+    channels = client.get("/healthz").get_json()["channels"]
+    assert channels["voice"] == {"configured": False, "waiting": 2}
+    assert channels["telegram"]["waiting"] == 0
