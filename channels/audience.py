@@ -69,3 +69,16 @@ def resolve(session: Session, alert: Alert) -> list[Recipient]:
                 t.language == contact.language for t in alert.texts) else alert.texts[0].language
             recipients.append(Recipient(contact.id, channel, address, language))
     return recipients
+
+
+def count(session: Session, alert: Alert) -> dict[tuple[str, str], int]:
+    """How many recipients :func:`resolve` finds, per (channel, language).
+
+    Works on an unsaved alert too (the form's preview): it needs the
+    alert's cap_status, level, audience, channels and at least one text.
+    """
+    counts: dict[tuple[str, str], int] = {}
+    for recipient in resolve(session, alert):
+        key = (recipient.channel, recipient.language)
+        counts[key] = counts.get(key, 0) + 1
+    return counts
