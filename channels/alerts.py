@@ -104,6 +104,13 @@ def _event(session: Session, alert: Alert, action: str, actor_id: int | None,
                            from_state=from_state, to_state=alert.state, note=note))
 
 
+def _current(session: Session, alert: Alert) -> Alert:
+    """Re-read the alert under a row lock, so two people acting at once cannot both pass
+    a check made on a stale copy (SQLite's BEGIN IMMEDIATE already serialises writers)."""
+    session.refresh(alert, with_for_update=True)
+    return alert
+
+
 def _move(session: Session, alert: Alert, to_state: str, action: str, actor_id: int | None,
           note: str = "") -> None:
     if to_state not in TRANSITIONS[alert.state]:
@@ -137,6 +144,7 @@ def create_alert(session: Session, draft: AlertDraft, author_id: int | None) -> 
 
 def submit(session: Session, alert: Alert, by_id: int | None) -> Alert:
     """Ask for approval, or approve at once where no second person is needed."""
+    _current(session, alert)
     if alert.requires_approval:
         _move(session, alert, "awaiting_approval", "submitted", by_id)
     else:
@@ -149,6 +157,7 @@ def submit(session: Session, alert: Alert, by_id: int | None) -> Alert:
 def approve(session: Session, alert: Alert, approver_id: int, approver_roles: set[str],
             second_factor_at: datetime | None) -> Alert:
     """The second person's approval: authorised, not the author, second factor fresh."""
+    _current(session, alert)
     if alert.state != "awaiting_approval":
         raise AlertError("state", "the alert is not awaiting approval")
     if approver_id == alert.created_by_id:
@@ -164,6 +173,7 @@ def approve(session: Session, alert: Alert, approver_id: int, approver_roles: se
 
 
 def reject(session: Session, alert: Alert, by_id: int, note: str) -> Alert:
+    _current(session, alert)
     _move(session, alert, "draft", "rejected", by_id, note)
     return alert
 
@@ -171,6 +181,7 @@ def reject(session: Session, alert: Alert, by_id: int, note: str) -> Alert:
 def start_sending(session: Session, alert: Alert, configured: set[str]) -> int:
     """Resolve the audience and write the ledger in the same transaction as the move
     to sending (the caller commits both or neither). Returns the number of rows."""
+    _current(session, alert)
     if alert.state != "approved":
         raise AlertError("state", "only an approved alert can be sent")
     if alert.requires_approval and (
@@ -185,6 +196,7 @@ def start_sending(session: Session, alert: Alert, configured: set[str]) -> int:
 
 def cancel(session: Session, alert: Alert, by_id: int | None, note: str = "") -> int:
     """Cancel the alert; nothing not yet handed to a provider is sent. Returns rows cancelled."""
+    _current(session, alert)
     cancelled = ledger.cancel_unsent(session, alert.id) if alert.state == "sending" else 0
     alert.cancelled_at = clock.now()
     _move(session, alert, "cancelled", "cancelled", by_id, note)

@@ -12,6 +12,7 @@ from typing import Any
 from requests.exceptions import ConnectionError as RequestsConnectionError
 from requests.exceptions import Timeout
 from sargs.channels.adapters import Outgoing, PermanentError, RetryableError
+from sargs.channels.rates import RATES
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -66,7 +67,7 @@ class SmsAdapter:
     channel = "sms"
     delivered_on_send = False
 
-    def __init__(self, settings: Settings, rate_per_second: float = 10.0) -> None:
+    def __init__(self, settings: Settings, rate_per_second: float = RATES["sms"]) -> None:
         self.settings = settings
         self.client = twilio_client(settings)
         self.rate_per_second = rate_per_second

@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from sargs.channels.adapters import Outgoing, PermanentError, RetryableError
+from sargs.channels.rates import RATES
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
@@ -31,7 +32,7 @@ class TelegramAdapter:
     channel = "telegram"
     delivered_on_send = True
 
-    def __init__(self, settings: Settings, rate_per_second: float = 30.0) -> None:
+    def __init__(self, settings: Settings, rate_per_second: float = RATES["telegram"]) -> None:
         assert settings.telegram_bot_token is not None
         self.rate_per_second = rate_per_second
         self.loop = asyncio.new_event_loop()
