@@ -312,6 +312,7 @@ class TwilioSimulator(HttpSimulator):
         self.departures.add(sender, {"sid": sid, "to": message["to"],
                                      "segments": int(message["num_segments"]),
                                      "monotonic": time.monotonic(),
+                                     "created": meta["created"],
                                      "waited": time.monotonic() - meta["created"]})
         self._message_callback(sid, message)
         code = self.undeliverable.get(message["to"])
