@@ -37,6 +37,7 @@ from sargs.channels.simulators.base import (
     Record,
     Timeline,
 )
+from sargs.channels.texts import sms_segments
 
 from sargs import clock
 
@@ -48,19 +49,7 @@ AUTH_TOKEN = "5a" * 16
 ROUTE = re.compile(r"^/2010-04-01/Accounts/(?P<account>[^/]+)/(?P<kind>Messages|Calls)"
                    r"(?:/(?P<sid>[A-Za-z0-9]+))?\.json$")
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
-GSM7 = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡"
-           "ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
-GSM7_EXTENDED = set("^{}\\[~]|€\f")
 FINAL_MESSAGE = {"delivered", "undelivered", "failed"}
-
-
-def segments(body: str) -> tuple[int, str]:
-    """Number of SMS segments and the encoding (``GSM-7`` or ``UCS-2``) of ``body``."""
-    if all(ch in GSM7 or ch in GSM7_EXTENDED for ch in body):
-        septets = sum(2 if ch in GSM7_EXTENDED else 1 for ch in body)
-        return (1 if septets <= 160 else -(-septets // 153)), "GSM-7"
-    units = len(body.encode("utf-16-le")) // 2
-    return (1 if units <= 70 else -(-units // 67)), "UCS-2"
 
 
 def signature(auth_token: str, url: str, params: Mapping[str, str]) -> str:
@@ -277,7 +266,7 @@ class TwilioSimulator(HttpSimulator):
             validity = int(_first(form, "ValidityPeriod") or 36000)
         except ValueError:
             return _error(400, 21609, "Invalid ValidityPeriod")
-        count, encoding = segments(body)
+        count, encoding = sms_segments(body)
         sid = "SM" + uuid.uuid4().hex
         now = _rfc2822()
         resource = {

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sargs.channels.simulators.twilio import ACCOUNT_SID, AUTH_TOKEN, TwilioSimulator, segments
+from sargs.channels.simulators.twilio import ACCOUNT_SID, AUTH_TOKEN, TwilioSimulator
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
@@ -34,17 +34,6 @@ def sim() -> Iterator[TwilioSimulator]:
 
 def client_for(sim: TwilioSimulator, token: str = AUTH_TOKEN) -> Client:
     return Client(ACCOUNT_SID, token, http_client=LocalHttpClient(sim.url))
-
-
-def test_segments_count_gsm7_and_ucs2() -> None:
-    assert segments("Storm warning") == (1, "GSM-7")
-    assert segments("a" * 160) == (1, "GSM-7")
-    assert segments("a" * 161) == (2, "GSM-7")
-    assert segments("[" * 80) == (1, "GSM-7")
-    assert segments("Vētra" + "a" * 65) == (1, "UCS-2")
-    assert segments("Vētra" + "a" * 66) == (2, "UCS-2")
-    assert segments("ā" * 134) == (2, "UCS-2")
-    assert segments("ā" * 135) == (3, "UCS-2")
 
 
 def test_message_is_created_delivered_and_called_back_signed(
