@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from sargs.channels.models import CHANNELS, DELIVERY_STATES
 
 from sargs import clock
+from sargs.auth.schemas import TotpForm
 from sargs.context import settings
 
 TEXT_MAX = 1600
@@ -86,16 +87,8 @@ class ManualAlertForm(BaseModel):
         return audience
 
 
-class ApproveForm(BaseModel):
-    code: str = Field(min_length=6, max_length=8)
-
-    @field_validator("code")
-    @classmethod
-    def _digits(cls, value: str) -> str:
-        value = value.replace(" ", "")
-        if not value.isdigit():
-            raise ValueError(_("The code is 6 digits from your authenticator app."))
-        return value
+class ApproveForm(TotpForm):
+    """The approver's current code: the second factor is fresh at the moment of approval."""
 
 
 class RejectForm(BaseModel):
