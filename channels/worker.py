@@ -30,6 +30,10 @@ def build_adapters(settings: Settings) -> dict[str, Adapter]:
         from sargs.channels.telegram import TelegramAdapter
 
         adapters["telegram"] = TelegramAdapter(settings)
+    if "email" in configured:
+        from sargs.channels.email import EmailAdapter
+
+        adapters["email"] = EmailAdapter(settings)
     return adapters
 
 

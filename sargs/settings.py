@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     twilio_api_url: str = "https://api.twilio.com"
     telegram_api_url: str = "https://api.telegram.org"
     smtp_url: str | None = None  # smtp://user:password@host:587 or smtps://…
+    email_from: str = "sargs@localhost"  # the sender address of e-mail alerts
     pbx_ami_url: str | None = None  # ami://user:secret@host:5038
     sip_proxy: str | None = None  # the PBX's SIP address for paging without AMI
     tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"

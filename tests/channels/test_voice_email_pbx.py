@@ -1,0 +1,143 @@
+"""The voice, e-mail and PBX adapters against the provider simulators: what
+each phone, inbox and paging extension received equals what the ledger says."""
+
+from __future__ import annotations
+
+import pytest
+from sargs.channels.contacts import add_to_group, ensure_group, register_contact
+from sargs.channels.dispatcher import drain
+from sargs.channels.models import Alert
+from sargs.channels.simulators.smtp import SmtpSimulator
+
+from tests.channels.adapters_helpers import drain_paced, send_staff_alert, wired
+
+LV_TEXT = "Oranžais brīdinājums: stiprs vējš Jelgavā.\nVējš līdz 25 m/s & lietus <10 mm>."
+EN_TEXT = "Orange warning: strong wind in Jelgava."
+
+
+def _staff(db, group_code, kind, people):
+    """Contacts in one group: people are (name, [(channel, address)], language)."""
+    group = ensure_group(db, group_code, group_code.title(), kind)
+    for name, addresses, language in people:
+        add_to_group(db, group, register_contact(db, name, addresses, language=language))
+    db.commit()
+
+
+def _lines(text):
+    """A received part's text with the wire's CRLF line ends undone."""
+    return text.replace("\r\n", "\n").rstrip("\n")
+
+
+def _alert_state(wiring, alert_id):
+    with wiring.sessions() as db:
+        return db.get(Alert, alert_id).state
+
+
+# --- e-mail -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def mail():
+    with SmtpSimulator(mode="test", credentials={"sargs": "pa:ss/w@rd"},
+                       unknown=["nobody@jelgava.lv"]) as server:
+        yield server
+
+
+@pytest.fixture
+def mail_wired(settings, mail, frozen_clock):
+    url = f"smtp://sargs:pa%3Ass%2Fw%40rd@127.0.0.1:{mail.port}"
+    with wired(settings, smtp_url=url, email_from="sargs@jelgava.lv") as wiring:
+        yield wiring
+
+
+def test_email_reaches_each_inbox_in_its_language_and_the_ledger_agrees(
+        mail_wired, mail, users, db, frozen_clock):
+    _staff(db, "dienesti", "staff", [
+        ("Ilze", [("email", "Ilze@Jelgava.lv")], "lv"),
+        ("John", [("email", "john@example.org")], "en"),
+    ])
+    author = users.create("olga", "operator")
+    alert_id = send_staff_alert(mail_wired, author.id, ["email"], "dienesti",
+                                texts={"lv": LV_TEXT, "en": EN_TEXT})
+
+    drain_paced(mail_wired, frozen_clock, rounds=2)
+
+    rows = mail_wired.rows()
+    assert {a: r.state for a, r in rows.items()} == {
+        "ilze@jelgava.lv": "delivered", "john@example.org": "delivered"}
+    ilze, = mail.inboxes.of("ilze@jelgava.lv")
+    john, = mail.inboxes.of("john@example.org")
+    assert ilze["message"]["Message-ID"] == rows["ilze@jelgava.lv"].provider_id
+    assert john["message"]["Message-ID"] == rows["john@example.org"].provider_id
+    assert rows["ilze@jelgava.lv"].provider_id != rows["john@example.org"].provider_id
+    assert ilze["subject"] == "Oranžais brīdinājums: stiprs vējš Jelgavā."
+    assert john["subject"] == EN_TEXT
+    assert _lines(ilze["text"]) == LV_TEXT
+    assert "Vējš līdz 25 m/s &amp; lietus &lt;10 mm&gt;." in ilze["html"]
+    assert '<html lang="lv">' in ilze["html"]
+    assert _lines(john["text"]) == EN_TEXT
+    message = ilze["message"]
+    assert message["From"].addresses[0].display_name == "Sargs"
+    assert message["From"].addresses[0].addr_spec == "sargs@jelgava.lv"
+    assert message["Auto-Submitted"] == "auto-generated"
+    assert {part.get_content_charset() for part in message.walk()
+            if not part.is_multipart()} == {"utf-8"}
+    assert ilze["mail_from"] == "sargs@jelgava.lv"
+    drain(mail_wired.dispatcher())
+    assert _alert_state(mail_wired, alert_id) == "done"
+
+
+def test_an_unknown_mailbox_is_undeliverable_and_the_alert_still_finishes(
+        mail_wired, mail, users, db, frozen_clock):
+    _staff(db, "dienesti", "staff", [
+        ("Nobody", [("email", "nobody@jelgava.lv")], "lv"),
+        ("Ilze", [("email", "ilze@jelgava.lv")], "lv"),
+    ])
+    author = users.create("olga", "operator")
+    alert_id = send_staff_alert(mail_wired, author.id, ["email"], "dienesti")
+
+    drain_paced(mail_wired, frozen_clock, rounds=2)
+
+    rows = mail_wired.rows()
+    assert rows["nobody@jelgava.lv"].state == "undeliverable"
+    assert rows["nobody@jelgava.lv"].last_error == "SMTP 550: 5.1.1 User unknown"
+    assert rows["nobody@jelgava.lv"].attempts == 1
+    assert mail.inboxes.of("nobody@jelgava.lv") == []
+    assert rows["ilze@jelgava.lv"].state == "delivered"
+    assert len(mail.inboxes.of("ilze@jelgava.lv")) == 1
+    assert _alert_state(mail_wired, alert_id) == "done"
+
+
+def test_a_temporary_smtp_failure_is_retried_after_the_backoff(
+        mail_wired, mail, users, db, frozen_clock):
+    _staff(db, "dienesti", "staff", [("Ilze", [("email", "ilze@jelgava.lv")], "lv")])
+    author = users.create("olga", "operator")
+    send_staff_alert(mail_wired, author.id, ["email"], "dienesti")
+    mail.fault("temporary")
+
+    drain(mail_wired.dispatcher())
+
+    row = mail_wired.rows()["ilze@jelgava.lv"]
+    assert (row.state, row.last_error) == ("pending", "SMTP 451: 4.3.0 Temporary failure, try "
+                                                      "again later")
+    assert mail.inboxes.of("ilze@jelgava.lv") == []
+    frozen_clock.advance(seconds=5)
+    drain(mail_wired.dispatcher())
+    row = mail_wired.rows()["ilze@jelgava.lv"]
+    assert (row.state, row.attempts) == ("delivered", 2)
+    received, = mail.inboxes.of("ilze@jelgava.lv")
+    assert received["message"]["Message-ID"] == row.provider_id
+
+
+def test_refused_smtp_login_keeps_the_row_for_a_retry(mail_wired, mail, users, db, frozen_clock):
+    _staff(db, "dienesti", "staff", [("Ilze", [("email", "ilze@jelgava.lv")], "lv")])
+    author = users.create("olga", "operator")
+    send_staff_alert(mail_wired, author.id, ["email"], "dienesti")
+    mail.fault("refuse_auth")
+
+    drain(mail_wired.dispatcher())
+
+    row = mail_wired.rows()["ilze@jelgava.lv"]
+    assert row.state == "pending"
+    assert "check SARGS_SMTP_URL" in row.last_error
+    assert "pa:ss" not in row.last_error
