@@ -191,3 +191,26 @@ class Delivery(Base):
     sent_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
     final_at: Mapped[datetime | None]
+
+
+class SubscriptionCode(Base):
+    """A one-time code sent by SMS to confirm a subscription or to open "my data".
+
+    Only an HMAC of the code is kept; ``choices`` holds what the resident asked for
+    until the code confirms it. Not audited: the rows carry a phone number and live
+    ten minutes; the subscription they confirm is audited.
+    """
+
+    __tablename__ = "subscription_code"
+    __audit_skip__ = True
+    __table_args__ = (Index("ix_subscription_code_phone_created", "phone", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(16))  # E.164
+    code_hash: Mapped[str] = mapped_column(String(64))  # HMAC-SHA256, hex
+    purpose: Mapped[str] = mapped_column(String(16))  # subscribe, manage
+    choices: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(default=0)
+    used_at: Mapped[datetime | None]

@@ -14,6 +14,7 @@ from sargs.channels.models import (
     ContactGroup,
     ContactGroupMember,
     Delivery,
+    SubscriptionCode,
 )
 from sargs.db import Base
 from sargs.scheduler import SchedulerState
@@ -35,6 +36,7 @@ __all__ = [
     "AuditEntry",
     "RolePolicy",
     "SchedulerState",
+    "SubscriptionCode",
     "User",
     "UserRole",
     "metadata",

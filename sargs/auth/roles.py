@@ -25,4 +25,5 @@ SCOPES: dict[str, object] = {
     "activations:read": _l("Read activations"),
     "areas:read": _l("Look up areas"),
     "audit:read": _l("Read the audit log"),
+    "subscribers:write": _l("Subscribe residents to alerts"),
 }

@@ -1,0 +1,45 @@
+"""The consent a resident gives when subscribing to alerts, as data.
+
+Each subscription records :data:`CONSENT_VERSION` and the time it was given.
+When the wording changes, the version changes with it, so it is always known
+which text a subscriber agreed to. Latvian first.
+"""
+
+from __future__ import annotations
+
+CONSENT_VERSION = "2026-11-v1"
+
+# Title and paragraphs per language: purpose, what is stored, retention, how to stop.
+CONSENT_TEXTS: dict[str, dict[str, object]] = {
+    "lv": {
+        "title": "Piekrišana civilās aizsardzības brīdinājumu saņemšanai",
+        "paragraphs": (
+            "Mērķis: nosūtīt jums Jelgavas valstspilsētas un Jelgavas novada civilās "
+            "aizsardzības brīdinājumus. Pašvaldība to dara, pildot sabiedrības interesēs "
+            "veicamu uzdevumu.",
+            "Ko mēs glabājam: jūsu tālruņa numuru, valodu, izvēlētās teritorijas, "
+            "brīdinājumu līmeņus un laiku, kad devāt piekrišanu.",
+            "Cik ilgi: līdz brīdim, kad atsakāties no brīdinājumiem; tad jūsu dati tiek dzēsti.",
+            "Kā atteikties: atbildiet uz mūsu SMS ar vārdu STOP vai BEIGT, vai izmantojiet "
+            "lapu “Mani dati”, kur varat arī apskatīt un lejupielādēt savus datus.",
+        ),
+    },
+    "en": {
+        "title": "Consent to receive civil-protection alerts",
+        "paragraphs": (
+            "Purpose: to send you civil-protection alerts of Jelgava city and Jelgava "
+            "municipality. The municipality does this as a task carried out in the public "
+            "interest.",
+            "What we store: your phone number, language, chosen areas, alert levels and the "
+            "time you gave your consent.",
+            "How long: until you unsubscribe; your data is then deleted.",
+            "How to stop: reply STOP or BEIGT to one of our SMS, or use the “My data” page, "
+            "where you can also see and download your data.",
+        ),
+    },
+}
+
+
+def consent_text(language: str) -> dict[str, object]:
+    """The consent text in ``language``, else in Latvian."""
+    return CONSENT_TEXTS.get(language, CONSENT_TEXTS["lv"])
