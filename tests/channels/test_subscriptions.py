@@ -208,3 +208,182 @@ def test_an_operator_enters_a_landline_for_voice_calls_with_consent_by_phone(wir
             AuditEntry.action == "subscriber_registered_by_operator")).all()
         assert entry.object_id == str(contact_id) and entry.after["consent"] == "by phone"
         assert "+37163000001" not in str(entry.after)
+
+
+# --- the pages -------------------------------------------------------------------
+
+
+def _token(client, path: str) -> str:
+    page = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def _subscribe_form(client, **changes):
+    data = {"phone": "+371 2000 0501", "language": "en", "areas": ["LV022", "LV023"],
+            "levels": "all", "consent": "on", "website": ""}
+    data.update(changes)
+    data = {key: value for key, value in data.items() if value is not None}
+    return client.post("/subscribe/", data={**data, "csrf_token": _token(client, "/subscribe/")})
+
+
+def test_the_public_page_subscribes_a_phone_with_the_code_it_receives(wired, sim):
+    client = wired.test_client()
+    page = client.get("/subscribe/").get_data(as_text=True)
+    assert 'data-testid="consent-text"' in page and 'name="website"' in page
+    assert 'data-testid="sms-unavailable"' not in page
+    response = _subscribe_form(client)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/subscribe/confirm")
+    code = _code(sim, PHONE)
+    token = _token(client, "/subscribe/confirm")
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    refused = client.post("/subscribe/confirm", data={"code": wrong, "csrf_token": token})
+    assert refused.status_code == 422 and 'id="e-code"' in refused.get_data(as_text=True)
+    response = client.post("/subscribe/confirm", data={"code": code, "csrf_token": token})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/subscribe/done")
+    assert 'data-testid="subscribed"' in client.get("/subscribe/done").get_data(as_text=True)
+    [contact] = _subscribers(wired.extensions["sargs"].sessionmaker())
+    assert (contact.language, contact.areas, contact.levels) == (
+        "en", ["LV022", "LV023"], ["yellow", "orange", "red"])
+    assert contact.consent_version == CONSENT_VERSION
+
+
+def test_bad_input_is_refused_next_to_the_field(wired, sim):
+    client = wired.test_client()
+    response = _subscribe_form(client, consent=None)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'id="e-consent"' in page
+    assert "only with your consent" in page
+    response = _subscribe_form(client, phone="12-ab")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'id="e-phone"' in page
+    assert "Enter a phone number" in page
+    response = _subscribe_form(client, areas=None)
+    assert response.status_code == 422 and 'id="e-areas"' in response.get_data(as_text=True)
+    assert len(sim.phones) == 0
+
+
+def test_the_fourth_code_within_an_hour_is_refused_on_the_page(wired, sim, frozen_clock):
+    client = wired.test_client()
+    for _ in range(3):
+        assert _subscribe_form(client).status_code == 302
+        frozen_clock.advance(timedelta(minutes=1))
+    response = _subscribe_form(client)
+    assert response.status_code == 429
+    assert "At most 3 codes an hour" in response.get_data(as_text=True)
+    assert sim.phones.wait_for(3, PHONE) and len(sim.phones.of(PHONE)) == 3
+
+
+def test_the_honeypot_sends_nothing(wired, sim):
+    client = wired.test_client()
+    assert _subscribe_form(client, website="http://spam.example").status_code == 302
+    assert _subscribers(wired.extensions["sargs"].sessionmaker()) == []
+    assert wired.extensions["sargs"].sessionmaker().scalars(select(SubscriptionCode)).all() == []
+
+
+def test_without_sms_the_page_says_so(app, client):
+    page = client.get("/subscribe/").get_data(as_text=True)
+    assert 'data-testid="sms-unavailable"' in page
+    response = _subscribe_form(client)
+    assert response.status_code == 503
+
+
+def test_a_subscriber_sees_downloads_and_erases_their_data(wired, sim, send):
+    sessions = wired.extensions["sargs"].sessionmaker
+    with sessions() as db:
+        _start(db, send)
+    with sessions() as db:
+        subscriptions.confirm(db, PHONE, _code(sim, PHONE), secret=SECRET)
+        db.commit()
+    client = wired.test_client()
+    assert client.get("/subscribe/manage/data").status_code == 302  # not opened yet
+    response = client.post("/subscribe/manage", data={
+        "phone": "20000501", "csrf_token": _token(client, "/subscribe/manage")})
+    assert response.status_code == 302
+    code = _code(sim, PHONE, 2)
+    response = client.post("/subscribe/manage/code", data={
+        "code": code, "csrf_token": _token(client, "/subscribe/manage/code")})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/manage/data")
+    page = client.get("/subscribe/manage/data").get_data(as_text=True)
+    assert PHONE in page and CONSENT_VERSION in page
+    download = client.get("/subscribe/manage/export")
+    assert "attachment" in download.headers["Content-Disposition"]
+    data = download.get_json(force=True)
+    assert data["phone"] == PHONE and data["levels"] == ["orange", "red"]
+    response = client.post("/subscribe/manage/erase",
+                           data={"csrf_token": _token(client, "/subscribe/manage/data")})
+    assert response.status_code == 200 and 'data-testid="erased"' in response.get_data(as_text=True)
+    assert _subscribers(sessions()) == []
+    assert client.get("/subscribe/manage/data").status_code == 302
+
+
+def test_an_unknown_number_gets_the_same_answer_and_no_sms(wired, sim):
+    client = wired.test_client()
+    response = client.post("/subscribe/manage", data={
+        "phone": "20000599", "csrf_token": _token(client, "/subscribe/manage")})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/manage/code")
+    assert len(sim.phones) == 0
+
+
+def test_the_operator_page_enters_a_landline_for_voice_calls(wired):
+    client = wired.test_client()
+    Users(wired).signed_in(client, "olga", "operator")
+    form = {"phone": "63000002", "channel": "voice", "language": "lv", "areas": ["LV022"],
+            "levels": "orange_red", "csrf_token": _token(client, "/subscribe/operator")}
+    response = client.post("/subscribe/operator", data=form)
+    assert response.status_code == 422
+    assert 'id="e-consent_by_phone"' in response.get_data(as_text=True)
+    response = client.post("/subscribe/operator", data={**form, "consent_by_phone": "on"})
+    assert response.status_code == 200
+    assert 'data-testid="operator-saved"' in response.get_data(as_text=True)
+    with wired.extensions["sargs"].sessionmaker() as db:
+        [contact] = _subscribers(db)
+        assert [(a.channel, a.address) for a in contact.addresses] == [("voice", "+37163000002")]
+        [entry] = db.scalars(select(AuditEntry).where(
+            AuditEntry.action == "subscriber_registered_by_operator")).all()
+        assert entry.actor_label == "olga" and entry.object_id == str(contact.id)
+    other = wired.test_client()
+    Users(wired).signed_in(other, "ilze", "warehouse")
+    assert other.get("/subscribe/operator").status_code == 403
+
+
+# --- the city's app ------------------------------------------------------------------
+
+
+def _api_token(app, scopes=("subscribers:write",)) -> str:
+    from sargs.auth.service import create_token
+
+    with app.extensions["sargs"].sessionmaker() as db:
+        _token_row, plain = create_token(db, "city app", list(scopes))
+        db.commit()
+    return plain
+
+
+def test_the_api_subscribes_with_a_token(wired, sim):
+    client = wired.test_client()
+    body = {"phone": PHONE, "language": "lv", "areas": ["LV023"], "levels": ["red"],
+            "consent": True, "consent_version": CONSENT_VERSION}
+    assert client.post("/api/v1/subscribers", json=body).status_code == 401
+    headers = {"Authorization": f"Bearer {_api_token(wired)}"}
+    refused = client.post("/api/v1/subscribers", json={**body, "consent": False}, headers=headers)
+    assert refused.status_code == 422
+    assert [e["field"] for e in refused.get_json()["errors"]] == ["consent"]
+    refused = client.post("/api/v1/subscribers", json={**body, "phone": "x"}, headers=headers)
+    assert refused.status_code == 422 and refused.get_json()["errors"][0]["field"] == "phone"
+    response = client.post("/api/v1/subscribers", json=body, headers=headers)
+    assert response.status_code == 202 and response.get_json()["status"] == "code sent"
+    code = _code(sim, PHONE)
+    assert client.post("/api/v1/subscribers/confirm", json={"phone": PHONE, "code": code}
+                       ).status_code == 401
+    response = client.post("/api/v1/subscribers/confirm", json={"phone": PHONE, "code": code},
+                           headers=headers)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    [contact] = _subscribers(wired.extensions["sargs"].sessionmaker())
+    assert (contact.areas, contact.levels) == (["LV023"], ["red"])
+
+
+def test_the_api_refuses_a_token_without_the_scope(wired):
+    headers = {"Authorization": f"Bearer {_api_token(wired, ('areas:read',))}"}
+    response = wired.test_client().post("/api/v1/subscribers", json={}, headers=headers)
+    assert response.status_code == 403
