@@ -25,6 +25,9 @@ class Contact(Base):
     """A person or institution Sargs can reach; other domains register theirs here."""
 
     __tablename__ = "contact"
+    # Residents' personal data stays out of the append-only audit log (it could not be
+    # erased there); the entry still shows that a contact changed, and who changed it.
+    __audit_exclude__ = frozenset({"name"})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))  # person, institution
@@ -50,6 +53,7 @@ class ContactAddress(Base):
     """One way to reach a contact; ``preference`` orders them (0 = first)."""
 
     __tablename__ = "contact_address"
+    __audit_exclude__ = frozenset({"address"})
     __table_args__ = (UniqueConstraint("contact_id", "channel", "address"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

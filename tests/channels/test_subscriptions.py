@@ -254,11 +254,11 @@ def test_bad_input_is_refused_next_to_the_field(wired, sim):
     response = _subscribe_form(client, consent=None)
     page = response.get_data(as_text=True)
     assert response.status_code == 422 and 'id="e-consent"' in page
-    assert "only with your consent" in page
+    assert "tikai ar jūsu piekrišanu" in page  # the reason, in Latvian by default
     response = _subscribe_form(client, phone="12-ab")
     page = response.get_data(as_text=True)
     assert response.status_code == 422 and 'id="e-phone"' in page
-    assert "Enter a phone number" in page
+    assert "Ievadiet tālruņa numuru" in page
     response = _subscribe_form(client, areas=None)
     assert response.status_code == 422 and 'id="e-areas"' in response.get_data(as_text=True)
     assert len(sim.phones) == 0
@@ -271,7 +271,7 @@ def test_the_fourth_code_within_an_hour_is_refused_on_the_page(wired, sim, froze
         frozen_clock.advance(timedelta(minutes=1))
     response = _subscribe_form(client)
     assert response.status_code == 429
-    assert "At most 3 codes an hour" in response.get_data(as_text=True)
+    assert "ne vairāk kā 3 kodus" in response.get_data(as_text=True)
     assert sim.phones.wait_for(3, PHONE) and len(sim.phones.of(PHONE)) == 3
 
 
