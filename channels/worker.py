@@ -26,6 +26,10 @@ def build_adapters(settings: Settings) -> dict[str, Adapter]:
         from sargs.channels.sms import SmsAdapter
 
         adapters["sms"] = SmsAdapter(settings)
+    if "voice" in configured:
+        from sargs.channels.voice import VoiceAdapter
+
+        adapters["voice"] = VoiceAdapter(settings)
     if "telegram" in configured:
         from sargs.channels.telegram import TelegramAdapter
 

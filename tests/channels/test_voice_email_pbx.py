@@ -3,13 +3,19 @@ each phone, inbox and paging extension received equals what the ledger says."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from xml.etree import ElementTree
+
 import pytest
+from sargs.channels.adapters import Outgoing
 from sargs.channels.contacts import add_to_group, ensure_group, register_contact
 from sargs.channels.dispatcher import drain
 from sargs.channels.models import Alert
 from sargs.channels.simulators.smtp import SmtpSimulator
+from sargs.channels.simulators.twilio import TwilioSimulator
 
-from tests.channels.adapters_helpers import drain_paced, send_staff_alert, wired
+from tests.channels.adapters_helpers import FROM, drain_paced, send_staff_alert, wait_until, wired
+from tests.channels.engine_helpers import commission_member
 
 LV_TEXT = "Oranžais brīdinājums: stiprs vējš Jelgavā.\nVējš līdz 25 m/s & lietus <10 mm>."
 EN_TEXT = "Orange warning: strong wind in Jelgava."
@@ -141,3 +147,98 @@ def test_refused_smtp_login_keeps_the_row_for_a_retry(mail_wired, mail, users, d
     assert row.state == "pending"
     assert "check SARGS_SMTP_URL" in row.last_error
     assert "pa:ss" not in row.last_error
+
+
+# --- voice ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def phones():
+    with TwilioSimulator(mode="test", delivery_delay=0.01, busy=["+37120000509"]) as twilio:
+        yield twilio
+
+
+@pytest.fixture
+def voice_wired(settings, phones, frozen_clock):
+    with wired(settings, twilio=phones) as wiring:
+        yield wiring
+
+
+def _says(twiml):
+    root = ElementTree.fromstring(twiml)
+    return [(child.tag, child.get("language"), child.text, child.get("length")) for child in root]
+
+
+def test_a_call_says_the_alert_twice_and_the_completed_callback_makes_it_delivered(
+        voice_wired, phones, users, db, frozen_clock):
+    commission_member(db, "Anna", "+37120000501", "5501")
+    _staff(db, "commission", "staff", [("John", [("voice", "+37120000502")], "en")])
+    author = users.create("olga", "operator")
+    alert_id = send_staff_alert(voice_wired, author.id, ["voice"], "commission",
+                                texts={"lv": LV_TEXT, "en": EN_TEXT})
+
+    drain_paced(voice_wired, frozen_clock, rounds=3)
+
+    assert phones.phones.wait_for(1, "+37120000501") and phones.phones.wait_for(1, "+37120000502")
+    assert wait_until(lambda: {r.state for r in voice_wired.rows().values()} == {"delivered"}), \
+        {a: (r.state, r.last_error) for a, r in voice_wired.rows().items()}
+    rows = voice_wired.rows()
+    assert set(rows) == {"+37120000501", "+37120000502"}
+    anna, = phones.phones.of("+37120000501")
+    john, = phones.phones.of("+37120000502")
+    assert (anna["kind"], anna["from"]) == ("call", FROM)
+    assert rows["+37120000501"].provider_id == anna["sid"]
+    assert rows["+37120000502"].provider_id == john["sid"]
+    assert _says(anna["twiml"]) == [("Say", "lv-LV", LV_TEXT, None), ("Pause", None, None, "2"),
+                                    ("Say", "lv-LV", LV_TEXT, None)]
+    assert _says(john["twiml"]) == [("Say", "en-GB", EN_TEXT, None), ("Pause", None, None, "2"),
+                                    ("Say", "en-GB", EN_TEXT, None)]
+    callbacks = phones.callbacks.of(anna["sid"])
+    assert [(c["params"]["CallStatus"], c["outcome"]) for c in callbacks] == [("completed", 204)]
+    assert callbacks[0]["url"].endswith(f"/channels/twilio/status/{rows['+37120000501'].id}")
+    drain(voice_wired.dispatcher())
+    assert _alert_state(voice_wired, alert_id) == "done"
+
+
+def test_a_busy_line_fails_the_call(voice_wired, phones, users, db, frozen_clock):
+    _staff(db, "commission", "staff", [("Busy", [("voice", "+37120000509")], "lv")])
+    author = users.create("olga", "operator")
+    send_staff_alert(voice_wired, author.id, ["voice"], "commission")
+
+    drain(voice_wired.dispatcher())
+
+    assert wait_until(lambda: voice_wired.rows()["+37120000509"].state == "failed")
+    row = voice_wired.rows()["+37120000509"]
+    call, = phones.calls()
+    assert (row.provider_id, row.last_error) == (call["sid"], "Twilio busy")
+    assert phones.phones.of("+37120000509") == []
+
+
+def test_twilio_429_is_retried_after_the_backoff(voice_wired, phones, users, db, frozen_clock):
+    commission_member(db, "Anna", "+37120000501", "5501")
+    db.commit()
+    author = users.create("olga", "operator")
+    send_staff_alert(voice_wired, author.id, ["voice"], "commission")
+    phones.fault("429", on=("Calls",))
+
+    drain(voice_wired.dispatcher())
+
+    row = voice_wired.rows()["+37120000501"]
+    assert (row.state, row.last_error) == ("pending", "Twilio 20429: too many requests")
+    assert phones.calls() == []
+    frozen_clock.advance(seconds=5)
+    drain(voice_wired.dispatcher())
+    assert phones.phones.wait_for(1, "+37120000501")
+    assert wait_until(lambda: voice_wired.rows()["+37120000501"].state == "delivered")
+    row = voice_wired.rows()["+37120000501"]
+    assert (row.attempts, row.provider_id) == (2, phones.phones.of("+37120000501")[0]["sid"])
+
+
+def test_reconcile_finds_a_recent_call_to_the_number(voice_wired, phones, frozen_clock):
+    adapter = voice_wired.adapters["voice"]
+    message = Outgoing(delivery_id=7, channel="voice", address="+37120000501", language="lv",
+                       text=LV_TEXT, cap_status="Actual", level="orange", expires_in_s=None)
+    sid = adapter.send(message)
+    assert adapter.reconcile(message, None) == sid
+    assert adapter.reconcile(replace(message, address="+37120000502"), None) is None
+    assert adapter.reconcile(message, "CA-known") == "CA-known"
