@@ -1,4 +1,5 @@
-"""Provider callbacks: Twilio's signed status callbacks move ledger rows.
+"""Provider callbacks: Twilio's signed status callbacks move ledger rows, and
+replies to our number go to the inbound router.
 
 A forged callback (bad X-Twilio-Signature) gets 403 and changes nothing; a
 duplicate or out-of-order one changes nothing either, because ledger moves
@@ -9,12 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, request
-from sargs.channels import ledger
+from flask import Blueprint, Response, abort, current_app, request
+from sargs.channels import inbound, ledger
+from sargs.channels.contacts import AddressError, normalise
 from sargs.channels.models import Delivery
 from sargs.channels.sms import status_callback_url
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
 
 from sargs.auth.access import public
 from sargs.context import db_session, settings
@@ -33,17 +36,44 @@ TWILIO_STATES = {
 }
 
 
-@bp.route("/twilio/status/<int:delivery_id>", methods=["POST"])
-@public
-@limiter.limit("6000 per minute")
-def twilio_status(delivery_id: int) -> Any:
+def _signed_by_twilio(url: str) -> bool:
     cfg = settings()
     if cfg.twilio_auth_token is None:
         abort(404)
     validator = RequestValidator(cfg.twilio_auth_token.get_secret_value())
-    signature = request.headers.get("X-Twilio-Signature", "")
-    if not validator.validate(status_callback_url(cfg, delivery_id), request.form.to_dict(),
-                              signature):
+    return bool(validator.validate(url, request.form.to_dict(),
+                                   request.headers.get("X-Twilio-Signature", "")))
+
+
+@bp.route("/twilio/inbound", methods=["POST"])
+@public
+@limiter.limit("600 per minute")
+def twilio_inbound() -> Any:
+    """An SMS to our number: STOP / BEIGT, START, HELP … answered with TwiML."""
+    cfg = settings()
+    if not _signed_by_twilio(f"{cfg.base_url}/channels/twilio/inbound"):
+        abort(403)
+    try:
+        sender = normalise("sms", request.form.get("From", ""))
+    except AddressError:
+        return Response(str(MessagingResponse()), mimetype="application/xml")
+    session = db_session()
+    answer = inbound.route(
+        session, inbound.Reply("sms", sender, request.form.get("Body", "")),
+        secret=str(current_app.config["SECRET_KEY"]),
+        subscribe_url=f"{cfg.base_url}/subscribe/",
+    )
+    session.commit()
+    reply = MessagingResponse()
+    reply.message(answer)
+    return Response(str(reply), mimetype="application/xml")
+
+
+@bp.route("/twilio/status/<int:delivery_id>", methods=["POST"])
+@public
+@limiter.limit("6000 per minute")
+def twilio_status(delivery_id: int) -> Any:
+    if not _signed_by_twilio(status_callback_url(settings(), delivery_id)):
         abort(403)
     status = request.form.get("MessageStatus") or request.form.get("CallStatus") or ""
     target = TWILIO_STATES.get(status)

@@ -5,52 +5,28 @@ subscriber can see, download and erase their data."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 from sargs.channels import alerts, subscriptions
 from sargs.channels.consent import CONSENT_VERSION
 from sargs.channels.models import Contact, ContactAddress, Delivery, SubscriptionCode
-from sargs.channels.simulators import twilio as twilio_sim
 from sargs.channels.sms import SmsAdapter
 from sqlalchemy import select
 
 from sargs import clock
-from sargs.app import create_app
 from sargs.audit.models import AuditEntry
 from tests.channels.engine_helpers import public_orange
 from tests.conftest import Users
 
-FROM = "+37166000000"
 SECRET = "test-secret-key"
 PHONE = "+37120000501"
 
 
 @pytest.fixture
-def sim() -> Iterator[Any]:
-    with twilio_sim.TwilioSimulator(mode="test", delivery_delay=0.01) as sms:
-        yield sms
-
-
-@pytest.fixture
-def wired(settings, sim, frozen_clock) -> Iterator[Any]:
-    """The app with SMS going to the simulator (callbacks go nowhere: codes have no ledger row)."""
-    configured = settings.model_copy(update={
-        "public_url": "http://127.0.0.1:9", "twilio_api_url": sim.url,
-        "twilio_account_sid": twilio_sim.ACCOUNT_SID, "twilio_from_number": FROM,
-    })
-    configured.twilio_auth_token = SecretStr(twilio_sim.AUTH_TOKEN)
-    application = create_app(configured)
-    yield application
-    application.extensions["sargs"].engine.dispose()
-
-
-@pytest.fixture
-def send(wired) -> Any:
-    return subscriptions.sms_sender(SmsAdapter(wired.extensions["sargs"].settings))
+def send(sms_app) -> Any:
+    return subscriptions.sms_sender(SmsAdapter(sms_app.extensions["sargs"].settings))
 
 
 def _code(sim, phone: str, count: int = 1) -> str:
@@ -80,8 +56,8 @@ def _subscribers(db) -> list[Contact]:
 # --- the service ---------------------------------------------------------------
 
 
-def test_a_code_by_sms_confirms_one_subscription_per_number(wired, sim, send):
-    sessions = wired.extensions["sargs"].sessionmaker
+def test_a_code_by_sms_confirms_one_subscription_per_number(sms_app, sim, send):
+    sessions = sms_app.extensions["sargs"].sessionmaker
     with sessions() as db:
         _start(db, send, "20000501", language="en", areas=["LV022", "LV023"],
                levels=["yellow", "orange", "red"])
@@ -111,8 +87,8 @@ def test_a_code_by_sms_confirms_one_subscription_per_number(wired, sim, send):
         assert (contact.language, contact.levels) == ("lv", ["red"])
 
 
-def test_a_wrong_code_is_refused_and_five_wrong_codes_end_it(wired, sim, send):
-    sessions = wired.extensions["sargs"].sessionmaker
+def test_a_wrong_code_is_refused_and_five_wrong_codes_end_it(sms_app, sim, send):
+    sessions = sms_app.extensions["sargs"].sessionmaker
     with sessions() as db:
         _start(db, send)
     code = _code(sim, PHONE)
@@ -130,8 +106,8 @@ def test_a_wrong_code_is_refused_and_five_wrong_codes_end_it(wired, sim, send):
     assert _subscribers(sessions()) == []
 
 
-def test_a_code_expires_after_ten_minutes(wired, sim, send, frozen_clock):
-    sessions = wired.extensions["sargs"].sessionmaker
+def test_a_code_expires_after_ten_minutes(sms_app, sim, send, frozen_clock):
+    sessions = sms_app.extensions["sargs"].sessionmaker
     with sessions() as db:
         _start(db, send)
     code = _code(sim, PHONE)
@@ -141,8 +117,8 @@ def test_a_code_expires_after_ten_minutes(wired, sim, send, frozen_clock):
     assert refused.value.reason == "expired"
 
 
-def test_at_most_three_codes_an_hour_per_number(wired, sim, send, frozen_clock):
-    sessions = wired.extensions["sargs"].sessionmaker
+def test_at_most_three_codes_an_hour_per_number(sms_app, sim, send, frozen_clock):
+    sessions = sms_app.extensions["sargs"].sessionmaker
     with sessions() as db:
         for _ in range(3):
             _start(db, send)
@@ -158,10 +134,10 @@ def test_at_most_three_codes_an_hour_per_number(wired, sim, send, frozen_clock):
     assert sim.phones.wait_for(4, PHONE)
 
 
-def test_erase_deletes_the_subscriber_and_pseudonymises_their_ledger_rows(wired, sim, send,
+def test_erase_deletes_the_subscriber_and_pseudonymises_their_ledger_rows(sms_app, sim, send,
                                                                          frozen_clock):
-    sessions = wired.extensions["sargs"].sessionmaker
-    users = Users(wired)
+    sessions = sms_app.extensions["sargs"].sessionmaker
+    users = Users(sms_app)
     author, approver = users.create("olga", "operator"), users.create("karlis", "commission")
     with sessions() as db:
         _start(db, send)
@@ -187,9 +163,9 @@ def test_erase_deletes_the_subscriber_and_pseudonymises_their_ledger_rows(wired,
         assert db.scalars(select(SubscriptionCode)).all() == []
 
 
-def test_an_operator_enters_a_landline_for_voice_calls_with_consent_by_phone(wired):
-    sessions = wired.extensions["sargs"].sessionmaker
-    operator = Users(wired).create("olga", "operator")
+def test_an_operator_enters_a_landline_for_voice_calls_with_consent_by_phone(sms_app):
+    sessions = sms_app.extensions["sargs"].sessionmaker
+    operator = Users(sms_app).create("olga", "operator")
     with sessions() as db:
         with pytest.raises(subscriptions.SubscriptionError) as refused:
             subscriptions.operator_register(db, "63000001", "sms", "lv", ["LV023"], ["red"],
@@ -228,8 +204,8 @@ def _subscribe_form(client, **changes):
     return client.post("/subscribe/", data={**data, "csrf_token": _token(client, "/subscribe/")})
 
 
-def test_the_public_page_subscribes_a_phone_with_the_code_it_receives(wired, sim):
-    client = wired.test_client()
+def test_the_public_page_subscribes_a_phone_with_the_code_it_receives(sms_app, sim):
+    client = sms_app.test_client()
     page = client.get("/subscribe/").get_data(as_text=True)
     assert 'data-testid="consent-text"' in page and 'name="website"' in page
     assert 'data-testid="sms-unavailable"' not in page
@@ -243,14 +219,14 @@ def test_the_public_page_subscribes_a_phone_with_the_code_it_receives(wired, sim
     response = client.post("/subscribe/confirm", data={"code": code, "csrf_token": token})
     assert response.status_code == 302 and response.headers["Location"].endswith("/subscribe/done")
     assert 'data-testid="subscribed"' in client.get("/subscribe/done").get_data(as_text=True)
-    [contact] = _subscribers(wired.extensions["sargs"].sessionmaker())
+    [contact] = _subscribers(sms_app.extensions["sargs"].sessionmaker())
     assert (contact.language, contact.areas, contact.levels) == (
         "en", ["LV022", "LV023"], ["yellow", "orange", "red"])
     assert contact.consent_version == CONSENT_VERSION
 
 
-def test_bad_input_is_refused_next_to_the_field(wired, sim):
-    client = wired.test_client()
+def test_bad_input_is_refused_next_to_the_field(sms_app, sim):
+    client = sms_app.test_client()
     response = _subscribe_form(client, consent=None)
     page = response.get_data(as_text=True)
     assert response.status_code == 422 and 'id="e-consent"' in page
@@ -264,8 +240,8 @@ def test_bad_input_is_refused_next_to_the_field(wired, sim):
     assert len(sim.phones) == 0
 
 
-def test_the_fourth_code_within_an_hour_is_refused_on_the_page(wired, sim, frozen_clock):
-    client = wired.test_client()
+def test_the_fourth_code_within_an_hour_is_refused_on_the_page(sms_app, sim, frozen_clock):
+    client = sms_app.test_client()
     for _ in range(3):
         assert _subscribe_form(client).status_code == 302
         frozen_clock.advance(timedelta(minutes=1))
@@ -275,11 +251,11 @@ def test_the_fourth_code_within_an_hour_is_refused_on_the_page(wired, sim, froze
     assert sim.phones.wait_for(3, PHONE) and len(sim.phones.of(PHONE)) == 3
 
 
-def test_the_honeypot_sends_nothing(wired, sim):
-    client = wired.test_client()
+def test_the_honeypot_sends_nothing(sms_app, sim):
+    client = sms_app.test_client()
     assert _subscribe_form(client, website="http://spam.example").status_code == 302
-    assert _subscribers(wired.extensions["sargs"].sessionmaker()) == []
-    assert wired.extensions["sargs"].sessionmaker().scalars(select(SubscriptionCode)).all() == []
+    assert _subscribers(sms_app.extensions["sargs"].sessionmaker()) == []
+    assert sms_app.extensions["sargs"].sessionmaker().scalars(select(SubscriptionCode)).all() == []
 
 
 def test_without_sms_the_page_says_so(app, client):
@@ -289,14 +265,14 @@ def test_without_sms_the_page_says_so(app, client):
     assert response.status_code == 503
 
 
-def test_a_subscriber_sees_downloads_and_erases_their_data(wired, sim, send):
-    sessions = wired.extensions["sargs"].sessionmaker
+def test_a_subscriber_sees_downloads_and_erases_their_data(sms_app, sim, send):
+    sessions = sms_app.extensions["sargs"].sessionmaker
     with sessions() as db:
         _start(db, send)
     with sessions() as db:
         subscriptions.confirm(db, PHONE, _code(sim, PHONE), secret=SECRET)
         db.commit()
-    client = wired.test_client()
+    client = sms_app.test_client()
     assert client.get("/subscribe/manage/data").status_code == 302  # not opened yet
     response = client.post("/subscribe/manage", data={
         "phone": "20000501", "csrf_token": _token(client, "/subscribe/manage")})
@@ -318,17 +294,17 @@ def test_a_subscriber_sees_downloads_and_erases_their_data(wired, sim, send):
     assert client.get("/subscribe/manage/data").status_code == 302
 
 
-def test_an_unknown_number_gets_the_same_answer_and_no_sms(wired, sim):
-    client = wired.test_client()
+def test_an_unknown_number_gets_the_same_answer_and_no_sms(sms_app, sim):
+    client = sms_app.test_client()
     response = client.post("/subscribe/manage", data={
         "phone": "20000599", "csrf_token": _token(client, "/subscribe/manage")})
     assert response.status_code == 302 and response.headers["Location"].endswith("/manage/code")
     assert len(sim.phones) == 0
 
 
-def test_the_operator_page_enters_a_landline_for_voice_calls(wired):
-    client = wired.test_client()
-    Users(wired).signed_in(client, "olga", "operator")
+def test_the_operator_page_enters_a_landline_for_voice_calls(sms_app):
+    client = sms_app.test_client()
+    Users(sms_app).signed_in(client, "olga", "operator")
     form = {"phone": "63000002", "channel": "voice", "language": "lv", "areas": ["LV022"],
             "levels": "orange_red", "csrf_token": _token(client, "/subscribe/operator")}
     response = client.post("/subscribe/operator", data=form)
@@ -337,14 +313,14 @@ def test_the_operator_page_enters_a_landline_for_voice_calls(wired):
     response = client.post("/subscribe/operator", data={**form, "consent_by_phone": "on"})
     assert response.status_code == 200
     assert 'data-testid="operator-saved"' in response.get_data(as_text=True)
-    with wired.extensions["sargs"].sessionmaker() as db:
+    with sms_app.extensions["sargs"].sessionmaker() as db:
         [contact] = _subscribers(db)
         assert [(a.channel, a.address) for a in contact.addresses] == [("voice", "+37163000002")]
         [entry] = db.scalars(select(AuditEntry).where(
             AuditEntry.action == "subscriber_registered_by_operator")).all()
         assert entry.actor_label == "olga" and entry.object_id == str(contact.id)
-    other = wired.test_client()
-    Users(wired).signed_in(other, "ilze", "warehouse")
+    other = sms_app.test_client()
+    Users(sms_app).signed_in(other, "ilze", "warehouse")
     assert other.get("/subscribe/operator").status_code == 403
 
 
@@ -360,12 +336,12 @@ def _api_token(app, scopes=("subscribers:write",)) -> str:
     return plain
 
 
-def test_the_api_subscribes_with_a_token(wired, sim):
-    client = wired.test_client()
+def test_the_api_subscribes_with_a_token(sms_app, sim):
+    client = sms_app.test_client()
     body = {"phone": PHONE, "language": "lv", "areas": ["LV023"], "levels": ["red"],
             "consent": True, "consent_version": CONSENT_VERSION}
     assert client.post("/api/v1/subscribers", json=body).status_code == 401
-    headers = {"Authorization": f"Bearer {_api_token(wired)}"}
+    headers = {"Authorization": f"Bearer {_api_token(sms_app)}"}
     refused = client.post("/api/v1/subscribers", json={**body, "consent": False}, headers=headers)
     assert refused.status_code == 422
     assert [e["field"] for e in refused.get_json()["errors"]] == ["consent"]
@@ -379,11 +355,11 @@ def test_the_api_subscribes_with_a_token(wired, sim):
     response = client.post("/api/v1/subscribers/confirm", json={"phone": PHONE, "code": code},
                            headers=headers)
     assert response.status_code == 201, response.get_data(as_text=True)
-    [contact] = _subscribers(wired.extensions["sargs"].sessionmaker())
+    [contact] = _subscribers(sms_app.extensions["sargs"].sessionmaker())
     assert (contact.areas, contact.levels) == (["LV023"], ["red"])
 
 
-def test_the_api_refuses_a_token_without_the_scope(wired):
-    headers = {"Authorization": f"Bearer {_api_token(wired, ('areas:read',))}"}
-    response = wired.test_client().post("/api/v1/subscribers", json={}, headers=headers)
+def test_the_api_refuses_a_token_without_the_scope(sms_app):
+    headers = {"Authorization": f"Bearer {_api_token(sms_app, ('areas:read',))}"}
+    response = sms_app.test_client().post("/api/v1/subscribers", json={}, headers=headers)
     assert response.status_code == 403
