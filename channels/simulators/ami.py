@@ -189,7 +189,7 @@ class AmiSimulator(Simulator):
         elif not session.logged_in:
             reply("Error", ("Message", "Permission denied"))
         elif action == "ping":
-            reply("Success", ("Ping", "Pong"), ("Timestamp", f"{time.time():.6f}"))
+            reply("Success", ("Ping", "Pong"), ("Timestamp", f"{clock.now().timestamp():.6f}"))
         elif action == "originate":
             self._originate(packet, reply, echo)
         else:
@@ -214,7 +214,7 @@ class AmiSimulator(Simulator):
                 "data": _get(packet, "Data"), "variables": _variables(packet),
                 "caller_id": _get(packet, "CallerID"), "action_id": _get(packet, "ActionID"),
                 "timeout": _get(packet, "Timeout"), "at": clock.now(),
-                "uniqueid": f"{int(time.time())}.{number}",
+                "uniqueid": f"{int(clock.now().timestamp())}.{number}",
                 "name": (f"{channel}-{number:08x};1" if technology.lower() == "local"
                          else f"{channel}-{number:08x}")}
         taken = self.faults.take_any(REASONS)
