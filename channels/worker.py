@@ -38,6 +38,10 @@ def build_adapters(settings: Settings) -> dict[str, Adapter]:
         from sargs.channels.email import EmailAdapter
 
         adapters["email"] = EmailAdapter(settings)
+    if "pbx" in configured:
+        from sargs.channels.pbx import PbxAdapter
+
+        adapters["pbx"] = PbxAdapter(settings)
     return adapters
 
 

@@ -3,6 +3,7 @@ each phone, inbox and paging extension received equals what the ledger says."""
 
 from __future__ import annotations
 
+import base64
 from dataclasses import replace
 from xml.etree import ElementTree
 
@@ -11,6 +12,8 @@ from sargs.channels.adapters import Outgoing
 from sargs.channels.contacts import add_to_group, ensure_group, register_contact
 from sargs.channels.dispatcher import drain
 from sargs.channels.models import Alert
+from sargs.channels.pbx import text_parts
+from sargs.channels.simulators.ami import AmiSimulator
 from sargs.channels.simulators.smtp import SmtpSimulator
 from sargs.channels.simulators.twilio import TwilioSimulator
 
@@ -242,3 +245,101 @@ def test_reconcile_finds_a_recent_call_to_the_number(voice_wired, phones, frozen
     assert adapter.reconcile(message, None) == sid
     assert adapter.reconcile(replace(message, address="+37120000502"), None) is None
     assert adapter.reconcile(message, "CA-known") == "CA-known"
+
+
+# --- PBX paging ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def pbx():
+    with AmiSimulator(mode="test", answer_delay=0.01) as server:
+        yield server
+
+
+@pytest.fixture
+def pbx_wired(settings, pbx, frozen_clock):
+    with wired(settings, ami_url=pbx.url) as wiring:
+        yield wiring
+
+
+def _spoken(call):
+    variables = call["variables"]
+    parts = int(variables["SARGS_TEXT_PARTS"])
+    return b"".join(base64.b64decode(variables[f"SARGS_TEXT_{n}"])
+                    for n in range(1, parts + 1)).decode("utf-8")
+
+
+def _paging_group(db, *extensions):
+    group = ensure_group(db, "skalruni", "Domes skaļruņi", "paging")
+    for extension in extensions:
+        add_to_group(db, group, register_contact(db, f"Skaļruņi {extension}",
+                                                 [("pbx", extension)], kind="institution"))
+    db.commit()
+
+
+def test_a_page_rings_the_paging_extension_with_the_text_and_is_delivered(
+        pbx_wired, pbx, users, db, frozen_clock):
+    _paging_group(db, "600", "601")
+    author = users.create("olga", "operator")
+    alert_id = send_staff_alert(pbx_wired, author.id, ["pbx"], "skalruni",
+                                texts={"lv": LV_TEXT, "en": EN_TEXT})
+
+    drain_paced(pbx_wired, frozen_clock, rounds=3)
+
+    rows = pbx_wired.rows()
+    assert {a: r.state for a, r in rows.items()} == {"600": "delivered", "601": "delivered"}
+    for extension in ("600", "601"):
+        call, = pbx.calls.of(extension)
+        row = rows[extension]
+        assert (call["channel"], call["context"], call["exten"], call["priority"]) == (
+            f"Local/{extension}@paging", "sargs-alert", "s", "1")
+        assert call["outcome"] == "answered"
+        assert row.provider_id == call["uniqueid"]
+        assert call["action_id"].startswith(f"sargs-{row.id}-")
+        assert call["variables"]["SARGS_DELIVERY"] == str(row.id)
+        assert call["variables"]["SARGS_LANGUAGE"] == "lv"
+        assert call["variables"]["SARGS_LEVEL"] == "orange"
+        assert _spoken(call) == LV_TEXT
+    assert [login["accepted"] for login in pbx.logins.of("sargs")] == [True, True]
+    drain(pbx_wired.dispatcher())
+    assert _alert_state(pbx_wired, alert_id) == "done"
+
+
+def test_a_busy_paging_group_is_paged_again_after_the_backoff(
+        pbx_wired, pbx, users, db, frozen_clock):
+    _paging_group(db, "600")
+    author = users.create("olga", "operator")
+    send_staff_alert(pbx_wired, author.id, ["pbx"], "skalruni")
+    pbx.fault("busy")
+
+    drain(pbx_wired.dispatcher())
+
+    row = pbx_wired.rows()["600"]
+    assert (row.state, row.last_error) == ("pending", "PBX paging 600: busy (Reason 5)")
+    assert [c["outcome"] for c in pbx.calls.of("600")] == ["busy"]
+    frozen_clock.advance(seconds=5)
+    drain(pbx_wired.dispatcher())
+    row = pbx_wired.rows()["600"]
+    busy, answered = pbx.calls.of("600")
+    assert (row.state, row.attempts, row.provider_id) == ("delivered", 2, answered["uniqueid"])
+
+
+def test_a_wrong_manager_secret_keeps_the_page_waiting(settings, pbx, users, db, frozen_clock):
+    url = f"ami://sargs:wrong@127.0.0.1:{pbx.port}"
+    with wired(settings, ami_url=url) as wiring:
+        _paging_group(db, "600")
+        author = users.create("olga", "operator")
+        send_staff_alert(wiring, author.id, ["pbx"], "skalruni")
+        drain(wiring.dispatcher())
+        row = wiring.rows()["600"]
+    assert row.state == "pending"
+    assert "check SARGS_PBX_AMI_URL" in row.last_error
+    assert pbx.calls.of("600") == []
+
+
+def test_long_texts_go_in_parts_without_splitting_a_letter():
+    text = "Ā" * 400
+    parts = text_parts(text, limit=301)
+    assert len(parts) == 3
+    assert all(len(base64.b64decode(p)) <= 301 for p in parts)
+    assert b"".join(base64.b64decode(p) for p in parts).decode("utf-8") == text
