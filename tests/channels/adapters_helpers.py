@@ -20,10 +20,9 @@ from sqlalchemy import select
 from sargs import clock
 from sargs.app import create_app
 from sargs.settings import Settings
+from tests.channels.conftest import FROM
 from tests.channels.engine_helpers import public_orange
 from tests.live_server import LiveServer
-
-FROM = "+37166000000"
 
 
 @dataclass
@@ -92,7 +91,8 @@ def drain_paced(wiring: Wired, frozen: clock.FrozenClock, rounds: int = 10) -> N
         frozen.advance(seconds=1)
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
+def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
+    """Poll until ``condition`` holds; the generous timeout only matters on a loaded machine."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
