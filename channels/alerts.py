@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from sargs import clock
+from sargs.activations.service import get_activation
 from sargs.channels import audience, ledger, texts
 from sargs.channels.models import (
     CAP_STATUSES,
@@ -22,10 +26,6 @@ from sargs.channels.models import (
     AlertEvent,
     AlertText,
 )
-from sqlalchemy.orm import Session
-
-from sargs import clock
-from sargs.activations.service import get_activation
 
 APPROVER_ROLES = frozenset({"commission", "admin"})
 SECOND_FACTOR_FRESH = timedelta(minutes=10)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sargs.channels.models import Alert, Contact, ContactGroup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+
+from sargs.channels.models import Alert, Contact, ContactGroup
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sargs import clock
 from sargs.channels.models import (
     CHANNELS,
     Contact,
@@ -17,10 +21,6 @@ from sargs.channels.models import (
     ContactGroup,
     ContactGroupMember,
 )
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from sargs import clock
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

@@ -18,13 +18,13 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sargs.channels import alerts, ledger
-from sargs.channels.adapters import Adapter, Outgoing, PermanentError, RetryableError
-from sargs.channels.models import Alert, Contact, Delivery
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from sargs import clock
+from sargs.channels import alerts, ledger
+from sargs.channels.adapters import Adapter, Outgoing, PermanentError, RetryableError
+from sargs.channels.models import Alert, Contact, Delivery
 
 log = logging.getLogger(__name__)
 BACKOFF_S = (5, 30, 120, 600)

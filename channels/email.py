@@ -20,10 +20,9 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
 from urllib.parse import unquote, urlsplit
 
+from sargs import clock
 from sargs.channels.adapters import Outgoing, PermanentError, RetryableError
 from sargs.channels.rates import RATES
-
-from sargs import clock
 from sargs.settings import Settings
 
 SUBJECT_MAX = 78

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sargs.channels import subscriptions
 from sqlalchemy.orm import Session
+
+from sargs.channels import subscriptions
 
 STOP_WORDS = {"STOP", "BEIGT", "STOPP", "ATTEIKTIES"}
 START_WORDS = {"START", "SĀKT", "SAKT"}

@@ -13,12 +13,12 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from sargs.channels.audience import Recipient
-from sargs.channels.models import CHANNELS, FINAL_DELIVERY_STATES, Alert, Delivery
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from sargs import clock
+from sargs.channels.audience import Recipient
+from sargs.channels.models import CHANNELS, FINAL_DELIVERY_STATES, Alert, Delivery
 from sargs.settings import Settings
 
 # From which states each state may be reached.

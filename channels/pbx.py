@@ -38,7 +38,6 @@ from urllib.parse import unquote, urlsplit
 
 from sargs.channels.adapters import Outgoing, RetryableError
 from sargs.channels.rates import RATES
-
 from sargs.settings import Settings
 
 PAGING_CONTEXT = "paging"

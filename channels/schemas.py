@@ -7,10 +7,10 @@ from typing import Literal
 
 from flask_babel import gettext as _
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
-from sargs.channels.models import CHANNELS, DELIVERY_STATES
 
 from sargs import clock
 from sargs.auth.schemas import TotpForm
+from sargs.channels.models import CHANNELS, DELIVERY_STATES
 from sargs.context import settings
 
 TEXT_MAX = 1600

@@ -11,12 +11,12 @@ from typing import Any
 
 from requests.exceptions import ConnectionError as RequestsConnectionError
 from requests.exceptions import Timeout
-from sargs.channels.adapters import Outgoing, PermanentError, RetryableError
-from sargs.channels.rates import RATES
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from sargs.channels.adapters import Outgoing, PermanentError, RetryableError
+from sargs.channels.rates import RATES
 from sargs.settings import Settings
 
 TWILIO_API = "https://api.twilio.com"

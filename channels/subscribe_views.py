@@ -27,15 +27,15 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from pydantic import BaseModel, Field
+
+from sargs import clock
+from sargs.areas.service import home_areas
+from sargs.auth.access import api_scopes, public, roles
 from sargs.channels import subscriptions
 from sargs.channels.consent import CONSENT_VERSION, consent_text
 from sargs.channels.ledger import configured_channels
 from sargs.channels.models import SubscriptionCode
 from sargs.channels.subscriptions import SubscriptionError
-
-from sargs import clock
-from sargs.areas.service import home_areas
-from sargs.auth.access import api_scopes, public, roles
 from sargs.context import db_session, settings
 from sargs.extensions import csrf, limiter
 from sargs.web.forms import InputError, form_data, json_body

@@ -26,6 +26,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from sargs import clock
+from sargs.audit.service import record
 from sargs.channels.adapters import Adapter, Outgoing
 from sargs.channels.consent import CONSENT_VERSION
 from sargs.channels.contacts import AddressError, normalise_phone, register_contact
@@ -36,11 +41,6 @@ from sargs.channels.models import (
     Delivery,
     SubscriptionCode,
 )
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import Session
-
-from sargs import clock
-from sargs.audit.service import record
 
 CODES_PER_HOUR = 3
 CODE_VALID = timedelta(minutes=10)

@@ -13,11 +13,11 @@ from collections.abc import Coroutine
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from sargs.channels.adapters import Outgoing, PermanentError, RetryableError
-from sargs.channels.rates import RATES
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
+from sargs.channels.adapters import Outgoing, PermanentError, RetryableError
+from sargs.channels.rates import RATES
 from sargs.settings import Settings
 
 T = TypeVar("T")

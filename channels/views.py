@@ -11,6 +11,15 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import select
+
+from sargs import clock
+from sargs.activations.service import list_activations
+from sargs.areas.service import home_areas
+from sargs.audit.service import record
+from sargs.auth.access import roles
+from sargs.auth.models import User
+from sargs.auth.service import verify_totp
 from sargs.channels import alerts, audience, ledger, rates, texts
 from sargs.channels.models import (
     CAP_STATUSES,
@@ -24,15 +33,6 @@ from sargs.channels.models import (
     Delivery,
 )
 from sargs.channels.schemas import ApproveForm, LedgerFilter, ManualAlertForm, RejectForm
-from sqlalchemy import select
-
-from sargs import clock
-from sargs.activations.service import list_activations
-from sargs.areas.service import home_areas
-from sargs.audit.service import record
-from sargs.auth.access import roles
-from sargs.auth.models import User
-from sargs.auth.service import verify_totp
 from sargs.context import db_session, settings
 from sargs.web.forms import InputError, form_data, validate
 

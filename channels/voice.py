@@ -12,12 +12,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sargs.channels.adapters import Outgoing
-from sargs.channels.rates import RATES
-from sargs.channels.sms import raise_for_twilio, status_callback_url, twilio_client
 from twilio.twiml.voice_response import VoiceResponse
 
 from sargs import clock
+from sargs.channels.adapters import Outgoing
+from sargs.channels.rates import RATES
+from sargs.channels.sms import raise_for_twilio, status_callback_url, twilio_client
 from sargs.settings import Settings
 
 # Outgoing.language → the language Twilio's <Say> speaks; others fall back to Latvian.

@@ -11,15 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, request
-from sargs.channels import inbound, ledger
-from sargs.channels.contacts import AddressError, normalise
-from sargs.channels.models import Delivery
-from sargs.channels.sms import status_callback_url
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from sargs.auth.access import public
+from sargs.channels import inbound, ledger
+from sargs.channels.contacts import AddressError, normalise
+from sargs.channels.models import Delivery
+from sargs.channels.sms import status_callback_url
 from sargs.context import db_session, settings
 from sargs.extensions import csrf, limiter
 

@@ -11,7 +11,6 @@ from typing import Any
 from sargs.channels.adapters import Adapter
 from sargs.channels.dispatcher import Dispatcher
 from sargs.channels.ledger import configured_channels
-
 from sargs.settings import Settings
 
 log = logging.getLogger(__name__)

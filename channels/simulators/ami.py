@@ -22,9 +22,8 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sargs.channels.simulators.base import HOST, Record, Simulator, Timeline
-
 from sargs import clock
+from sargs.channels.simulators.base import HOST, Record, Simulator, Timeline
 
 VERSION = "Asterisk Call Manager/7.0.3"
 USERNAME = "sargs"

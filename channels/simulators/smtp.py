@@ -17,9 +17,9 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from sargs.channels.simulators.base import HOST, Record, Simulator, free_port
 
 from sargs import clock
+from sargs.channels.simulators.base import HOST, Record, Simulator, free_port
 
 
 def _part(message: EmailMessage, subtype: str) -> str | None:

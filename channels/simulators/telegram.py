@@ -31,9 +31,8 @@ from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
 
-from sargs.channels.simulators.base import HttpRequest, HttpResponse, HttpSimulator, Record
-
 from sargs import clock
+from sargs.channels.simulators.base import HttpRequest, HttpResponse, HttpSimulator, Record
 
 TOKEN = "7000000001:AAsargs-simulator-token-000000000000"
 ROUTE = re.compile(r"^/bot(?P<token>[^/]+)/(?P<method>[A-Za-z]+)$")

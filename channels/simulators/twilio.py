@@ -30,6 +30,7 @@ from email.utils import format_datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from sargs import clock
 from sargs.channels.simulators.base import (
     HttpRequest,
     HttpResponse,
@@ -38,8 +39,6 @@ from sargs.channels.simulators.base import (
     Timeline,
 )
 from sargs.channels.texts import sms_segments
-
-from sargs import clock
 
 log = logging.getLogger(__name__)
 

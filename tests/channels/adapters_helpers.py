@@ -10,15 +10,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import SecretStr
+from sqlalchemy import select
+
+from sargs import clock
+from sargs.app import create_app
 from sargs.channels import alerts
 from sargs.channels.adapters import Adapter
 from sargs.channels.dispatcher import Dispatcher, drain
 from sargs.channels.models import Delivery
 from sargs.channels.worker import build_adapters
-from sqlalchemy import select
-
-from sargs import clock
-from sargs.app import create_app
 from sargs.settings import Settings
 from tests.channels.conftest import FROM
 from tests.channels.engine_helpers import public_orange

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from sargs.channels.simulators import twilio as twilio_sim
 
 from sargs.app import create_app
+from sargs.channels.simulators import twilio as twilio_sim
 
 FROM = "+37166000000"
 

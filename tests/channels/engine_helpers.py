@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from sargs.channels.alerts import AlertDraft
-from sargs.channels.contacts import add_to_group, ensure_group, register_contact
-
 from sargs.activations.schemas import ActivationOpen
 from sargs.activations.service import open_activation
+from sargs.channels.alerts import AlertDraft
+from sargs.channels.contacts import add_to_group, ensure_group, register_contact
 
 
 def resident(db, name, phone, *, language="lv", areas=("LV022",), levels=("orange", "red"),

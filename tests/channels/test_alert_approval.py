@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sargs.channels import alerts
-from sargs.channels.models import AlertEvent, Delivery
 from sqlalchemy import select, text
 
 from sargs import clock
+from sargs.channels import alerts
+from sargs.channels.models import AlertEvent, Delivery
 from tests.channels.engine_helpers import commission_member, public_orange, resident
 
 ALL = {"sms", "voice", "telegram"}

@@ -10,12 +10,12 @@ import re
 
 import pyotp
 import pytest
-from sargs.channels import alerts, ledger
-from sargs.channels.models import Alert, Delivery
 from sqlalchemy import select
 
 from sargs import clock
 from sargs.audit.models import AuditEntry
+from sargs.channels import alerts, ledger
+from sargs.channels.models import Alert, Delivery
 from tests.channels.engine_helpers import (
     commission_member,
     exercise_activation,

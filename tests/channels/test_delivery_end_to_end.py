@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
+
+from sargs import clock
 from sargs.channels import alerts
 from sargs.channels.dispatcher import drain
 from sargs.channels.models import Alert
 from sargs.channels.simulators import telegram as telegram_sim
-
-from sargs import clock
 from tests.channels.adapters_helpers import Wired, wait_until, wired
 from tests.channels.engine_helpers import public_orange, resident
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from sargs.channels import alerts, ledger
 from sargs.channels.adapters import Outgoing, PermanentError, RetryableError
 from sargs.channels.dispatcher import Dispatcher, drain
 from sargs.channels.models import Delivery
-from sqlalchemy import select
-
 from tests.channels.engine_helpers import commission_member, public_orange, resident
 
 

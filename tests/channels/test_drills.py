@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sargs.channels import alerts, audience
-from sargs.channels.models import Contact
 from sqlalchemy import select
 
+from sargs.channels import alerts, audience
+from sargs.channels.models import Contact
 from tests.channels.engine_helpers import (
     commission_member,
     exercise_activation,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sargs.channels.models import Contact
-from sargs.channels.simulators import twilio as twilio_sim
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
+from sargs.channels.models import Contact
+from sargs.channels.simulators import twilio as twilio_sim
 from tests.channels.engine_helpers import resident
 
 URL = "http://127.0.0.1:9/channels/twilio/inbound"

@@ -3,10 +3,10 @@ a cancel stops what is not yet sent, the alert is done when every row is final."
 
 from __future__ import annotations
 
-from sargs.channels import alerts, ledger
-from sargs.channels.models import Delivery
 from sqlalchemy import select
 
+from sargs.channels import alerts, ledger
+from sargs.channels.models import Delivery
 from tests.channels.engine_helpers import commission_member, public_orange
 
 

@@ -9,14 +9,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sargs.channels import alerts, subscriptions
-from sargs.channels.consent import CONSENT_VERSION
-from sargs.channels.models import Contact, ContactAddress, Delivery, SubscriptionCode
-from sargs.channels.sms import SmsAdapter
 from sqlalchemy import select
 
 from sargs import clock
 from sargs.audit.models import AuditEntry
+from sargs.channels import alerts, subscriptions
+from sargs.channels.consent import CONSENT_VERSION
+from sargs.channels.models import Contact, ContactAddress, Delivery, SubscriptionCode
+from sargs.channels.sms import SmsAdapter
 from tests.channels.engine_helpers import public_orange
 from tests.conftest import Users
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from sargs.channels.contacts import AddressError, normalise
 from sargs.channels.texts import sms_segments
 

@@ -8,6 +8,7 @@ from dataclasses import replace
 from xml.etree import ElementTree
 
 import pytest
+
 from sargs.channels.adapters import Outgoing
 from sargs.channels.contacts import add_to_group, ensure_group, register_contact
 from sargs.channels.dispatcher import drain
@@ -16,7 +17,6 @@ from sargs.channels.pbx import text_parts
 from sargs.channels.simulators.ami import AmiSimulator
 from sargs.channels.simulators.smtp import SmtpSimulator
 from sargs.channels.simulators.twilio import TwilioSimulator
-
 from tests.channels.adapters_helpers import FROM, drain_paced, send_staff_alert, wait_until, wired
 from tests.channels.engine_helpers import commission_member
 

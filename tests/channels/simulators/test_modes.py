@@ -11,12 +11,12 @@ from pathlib import Path
 import httpx
 import pytest
 from click.testing import CliRunner
+
 from sargs.channels.simulators.ami import AmiSimulator
 from sargs.channels.simulators.base import SimulatorRefused, ensure_allowed
 from sargs.channels.simulators.smtp import SmtpSimulator
 from sargs.channels.simulators.telegram import TelegramSimulator
 from sargs.channels.simulators.twilio import TwilioSimulator
-
 from sargs.cli import cli
 
 SIMULATORS = [TwilioSimulator, TelegramSimulator, SmtpSimulator, AmiSimulator]

@@ -8,9 +8,10 @@ from typing import Any
 
 import httpx
 import pytest
-from sargs.channels.simulators.telegram import TOKEN, TelegramSimulator
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter
+
+from sargs.channels.simulators.telegram import TOKEN, TelegramSimulator
 
 CHAT = 424242
 

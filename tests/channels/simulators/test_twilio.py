@@ -6,11 +6,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sargs.channels.simulators.twilio import ACCOUNT_SID, AUTH_TOKEN, TwilioSimulator
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
+
+from sargs.channels.simulators.twilio import ACCOUNT_SID, AUTH_TOKEN, TwilioSimulator
 
 SENDER = "+37120000001"
 
