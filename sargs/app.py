@@ -100,6 +100,7 @@ def create_app(settings: Settings | None = None, *, prepare: bool = True) -> Fla
     _prepare_storage(settings)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per tick is noise
 
     app = Flask(
         "sargs",

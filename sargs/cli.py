@@ -60,7 +60,7 @@ def _first_start_hint() -> None:
     with _state().sessionmaker() as session:
         if not list_users(session):
             click.echo("No users yet. Create the first administrator with:")
-            click.echo("  sargs user create admin --role admin")
+            click.echo(f"  {sys.argv[0]} user create admin --role admin")
 
 
 @cli.command("run")

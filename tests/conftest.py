@@ -67,7 +67,7 @@ def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
     """A database migrated to head with the shipped reference data, to copy from."""
     folder = tmp_path_factory.mktemp("template")
     if ON_POSTGRES:
-        name = f"sargs_tmpl_{uuid.uuid4().hex[:8]}"
+        name = f"sargs_tmpl_{os.getpid()}_{uuid.uuid4().hex[:8]}"  # .ci/run cleans by pid
         admin = _pg_admin()
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))

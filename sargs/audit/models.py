@@ -22,7 +22,7 @@ class AuditEntry(Base):
     actor_id: Mapped[int | None]
     actor_label: Mapped[str] = mapped_column(String(120))
     origin: Mapped[str] = mapped_column(String(64))  # IP address, "cli", "scheduler"
-    action: Mapped[str] = mapped_column(String(32), index=True)
+    action: Mapped[str] = mapped_column(String(64), index=True)
     object_type: Mapped[str] = mapped_column(String(64))
     object_id: Mapped[str | None] = mapped_column(String(64))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -38,7 +38,7 @@ def upgrade() -> None:
     sa.Column('actor_id', sa.Integer(), nullable=True),
     sa.Column('actor_label', sa.String(length=120), nullable=False),
     sa.Column('origin', sa.String(length=64), nullable=False),
-    sa.Column('action', sa.String(length=32), nullable=False),
+    sa.Column('action', sa.String(length=64), nullable=False),
     sa.Column('object_type', sa.String(length=64), nullable=False),
     sa.Column('object_id', sa.String(length=64), nullable=True),
     sa.Column('before', sa.JSON(), nullable=True),
