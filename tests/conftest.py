@@ -192,3 +192,44 @@ class Users:
 @pytest.fixture
 def users(app: Any) -> Users:
     return Users(app)
+
+
+# --- the browser -------------------------------------------------------------
+# Debian's chromium driven by Playwright (never a browser Playwright downloads).
+# Without it browser tests skip, unless SARGS_REQUIRE_BROWSER=1 (CI): then they fail.
+
+CHROMIUM = os.environ.get("SARGS_CHROMIUM", "/usr/bin/chromium")
+# Without the background-networking flags Chromium keeps calling out to
+# Google's hosts, which a closed network refuses.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-gpu",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("SARGS_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{reason}, and SARGS_REQUIRE_BROWSER=1 requires the browser tests",
+                    pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """Headless Chromium for one test module."""
+    if not os.access(CHROMIUM, os.X_OK):
+        _unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the playwright package is not installed (pip install -e '.[test]')")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield browser
+        browser.close()

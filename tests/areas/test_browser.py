@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pyotp
 import pytest
-from werkzeug.serving import make_server
 
 from sargs import clock
 from sargs.areas import service
+from tests.live_server import LiveServer
 
 pytestmark = pytest.mark.browser
 
@@ -24,28 +21,21 @@ DEAD_TILES = "http://127.0.0.1:1/{z}/{x}/{y}.png"
 
 @pytest.fixture
 def live_url(app: Any) -> Iterator[str]:
-    app.extensions["sargs"].settings = app.extensions["sargs"].settings.model_copy(
-        update={"tile_url": DEAD_TILES})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
+    app.jinja_env.globals["map_config"] = {**app.jinja_env.globals["map_config"],
+                                           "tiles": DEAD_TILES}
+    server = LiveServer()
+    server.app = app
+    yield server.url
+    server.close()
 
 
 @pytest.fixture
-def page(live_url: str) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    executable = os.environ.get("SARGS_CHROMIUM") or shutil.which("chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable)
-        tab = browser.new_page(viewport={"width": 1200, "height": 1000}, base_url=live_url)
-        tab.page_errors = []
-        tab.on("pageerror", lambda error: tab.page_errors.append(str(error)))
-        yield tab
-        browser.close()
+def page(chromium: Any, live_url: str) -> Iterator[Any]:
+    tab = chromium.new_page(viewport={"width": 1200, "height": 1000}, base_url=live_url)
+    tab.page_errors = []
+    tab.on("pageerror", lambda error: tab.page_errors.append(str(error)))
+    yield tab
+    tab.close()
 
 
 def sign_in(page: Any, user: Any) -> None:

@@ -8,8 +8,6 @@ Playwright downloads). Without it these tests skip, unless
 from __future__ import annotations
 
 import inspect
-import os
-import threading
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,75 +16,23 @@ import pyotp
 import pytest
 
 from sargs import clock
-
-CHROMIUM = os.environ.get("SARGS_CHROMIUM", "/usr/bin/chromium")
-# Without the background-networking flags Chromium keeps calling out to
-# Google's hosts, which a closed network refuses.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-gpu",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("SARGS_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"{reason}, and SARGS_REQUIRE_BROWSER=1 requires the browser tests",
-                    pytrace=False)
-    pytest.skip(reason)
+from tests.live_server import LiveServer
 
 
 @pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    """Headless Chromium for one test module."""
-    if not os.access(CHROMIUM, os.X_OK):
-        _unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("the playwright package is not installed (pip install -e '.[test]')")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        yield browser
-        browser.close()
-
-
-class _Delegate:
-    """The WSGI app the server serves: the current test's app."""
-
-    app: Any = None
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        return self.app(environ, start_response)
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[tuple[str, _Delegate]]:
+def server() -> Iterator[LiveServer]:
     """Waitress on a free port of 127.0.0.1, in a thread, for one test module."""
-    from waitress import create_server
-
-    delegate = _Delegate()
-    httpd = create_server(delegate, host="127.0.0.1", port=0, threads=4, ident="sargs-test")
-    thread = threading.Thread(target=httpd.run, name="waitress", daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.effective_port}", delegate
-    httpd.close()
-    httpd.task_dispatcher.shutdown()
-    thread.join(timeout=10)
+    live = LiveServer()
+    yield live
+    live.close()
 
 
 @pytest.fixture
-def live_url(server: tuple[str, _Delegate], app: Any) -> Iterator[str]:
+def live_url(server: LiveServer, app: Any) -> Iterator[str]:
     """The base URL of the running server, serving this test's app."""
-    url, delegate = server
-    delegate.app = app
-    yield url
-    delegate.app = None
+    server.app = app
+    yield server.url
+    server.app = None
 
 
 @pytest.fixture
