@@ -216,19 +216,18 @@ def _pending(key: str) -> SubscriptionCode | None:
     return db_session().get(SubscriptionCode, code_id) if code_id else None
 
 
-@bp.route("/confirm", methods=["GET", "POST"])
-@public
-@limiter.limit(CODE_LIMIT, methods=["POST"])
-def confirm() -> Any:
-    pending = _pending("subscribe_code")
+def _code_step(key: str, check: Any, purpose: str, again: str, success: Any) -> Any:
+    """The page where a resident types the SMS code, for subscribing and for
+    managing their data alike: ``check`` verifies it, ``success`` says where next."""
+    pending = _pending(key)
     errors: dict[str, str] = {}
     if request.method == "POST":
         sess = db_session()
         try:
             data = form_data(CodeForm)
-            if pending is None:
+            if pending is None or pending.used_at is not None:
                 raise SubscriptionError("code", "no_code", "no code")
-            subscriptions.confirm(sess, pending.phone, data.code, secret=_secret())
+            check(sess, pending.phone, data.code, secret=_secret())
         except InputError as exc:
             errors = exc.errors
         except SubscriptionError as exc:
@@ -236,12 +235,22 @@ def confirm() -> Any:
             errors = _error(exc)
         else:
             sess.commit()
-            session.pop("subscribe_code", None)
-            return redirect(url_for("subscribe.done"))
-    return render_template("subscribe/code.html", errors=errors, purpose="subscribe",
-                           action=url_for("subscribe.confirm"),
-                           again=url_for("subscribe.start"),
+            return success()
+    return render_template("subscribe/code.html", errors=errors, purpose=purpose,
+                           action=request.path, again=url_for(again),
                            waiting=pending is not None), 422 if errors else 200
+
+
+@bp.route("/confirm", methods=["GET", "POST"])
+@public
+@limiter.limit(CODE_LIMIT, methods=["POST"])
+def confirm() -> Any:
+    def subscribed() -> Any:
+        session.pop("subscribe_code", None)
+        return redirect(url_for("subscribe.done"))
+
+    return _code_step("subscribe_code", subscriptions.confirm, "subscribe", "subscribe.start",
+                      subscribed)
 
 
 @bp.route("/done")
@@ -304,27 +313,8 @@ def manage() -> Any:
 @public
 @limiter.limit(CODE_LIMIT, methods=["POST"])
 def manage_code() -> Any:
-    pending = _pending("manage_code")
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        sess = db_session()
-        try:
-            data = form_data(CodeForm)
-            if pending is None or pending.used_at is not None:
-                raise SubscriptionError("code", "no_code", "no code")
-            subscriptions.confirm_manage(sess, pending.phone, data.code, secret=_secret())
-        except InputError as exc:
-            errors = exc.errors
-        except SubscriptionError as exc:
-            sess.commit()  # a wrong code counts an attempt
-            errors = _error(exc)
-        else:
-            sess.commit()
-            return redirect(url_for("subscribe.my_data"))
-    return render_template("subscribe/code.html", errors=errors, purpose="manage",
-                           action=url_for("subscribe.manage_code"),
-                           again=url_for("subscribe.manage"), waiting=True), \
-        422 if errors else 200
+    return _code_step("manage_code", subscriptions.confirm_manage, "manage", "subscribe.manage",
+                      lambda: redirect(url_for("subscribe.my_data")))
 
 
 @bp.route("/manage/data")

@@ -105,8 +105,7 @@ def worker_command() -> None:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if not worker.single_worker_lock(_state().settings):
         raise click.ClickException("another worker already sends from this SQLite database")
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop = _stop_on_sigterm()
     click.echo("Worker running; Ctrl+C stops it.")
     try:
         worker.run(app, stop)
@@ -137,6 +136,21 @@ def web_command(workers: int, bind: str | None) -> None:
     _Server().run()
 
 
+def _stop_on_sigterm() -> threading.Event:
+    """An event set when the process is asked to stop (SIGTERM, as service managers do)."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    return stop
+
+
+def _wait_for_stop() -> None:
+    """Block until SIGTERM or Ctrl+C."""
+    try:
+        _stop_on_sigterm().wait()
+    except KeyboardInterrupt:
+        pass
+
+
 @cli.command("scheduler")
 @with_appcontext
 def scheduler_command() -> None:
@@ -148,12 +162,8 @@ def scheduler_command() -> None:
     if scheduler is None:
         raise click.ClickException("another scheduler already runs against this database")
     click.echo("Scheduler running; Ctrl+C stops it.")
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
+        _wait_for_stop()
     finally:
         scheduler.shutdown(wait=False)
         _state().scheduler_lock.release()
@@ -338,12 +348,8 @@ def simulators_command(twilio_port: int, telegram_port: int, smtp_port: int,
     for key, value in environment(running).items():
         click.echo(f"  export {key}={value}")
     click.echo("Simulators running; Ctrl+C stops them.")
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
+        _wait_for_stop()
     finally:
         stop_all(running)
 
