@@ -183,9 +183,13 @@ def _write(session: Session, _ctx: Any) -> None:
 
 def install(session_class: type[Session] | Any) -> None:
     """Attach the audit listeners to a Session class or sessionmaker."""
-    if not event.contains(session_class, "before_flush", _collect):
+    # A mark on the factory itself, not event.contains(): the event registry keys on
+    # id(), and a new sessionmaker can reuse the id of a collected one, which made
+    # contains() answer yes for a factory that had no listeners at all.
+    if not getattr(session_class, "_sargs_audited", False):
         event.listen(session_class, "before_flush", _collect)
         event.listen(session_class, "after_flush", _write)
+        session_class._sargs_audited = True
     if not event.contains(Mapper, "before_delete", _collect_delete):
         event.listen(Mapper, "before_delete", _collect_delete)
 

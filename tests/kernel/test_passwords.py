@@ -49,6 +49,7 @@ def test_the_audit_log_hides_password_hashes(client, users, db):
     created = [e for e in entries if e.action == "create" and e.after["username"] == "olga"]
     assert created, [(e.action, e.object_id, e.after) for e in entries]
     created = created[0]
+    assert created.object_id == str(olga.id)
     changed = [e for e in entries if e.action == "update" and e.object_id == created.object_id
                and "password_hash" in e.after]
     assert changed, [(e.action, e.object_id, e.after) for e in entries]
