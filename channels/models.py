@@ -122,6 +122,11 @@ class Alert(Base):
     # A cancel or correction points at the alert it cancels or corrects.
     references_id: Mapped[int | None] = mapped_column(ForeignKey("alert.id"))
     msg_type: Mapped[str] = mapped_column(String(16), default="Alert")  # Alert, Update, Cancel
+    # Staff alerts that must be acknowledged; ``escalation`` is the chain tried when
+    # nobody does: {"contacts": [ids in order], "minutes": N, "rounds": K,
+    # "channels": [channels]} (see channels/escalation.py).
+    ack_required: Mapped[bool] = mapped_column(default=False)
+    escalation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     texts: Mapped[list[AlertText]] = relationship(
         back_populates="alert", cascade="all, delete-orphan", lazy="selectin",
@@ -171,7 +176,7 @@ class Delivery(Base):
     __tablename__ = "delivery"
     __audit_skip__ = True  # the ledger is its own record; state moves are not user changes
     __table_args__ = (
-        UniqueConstraint("alert_id", "channel", "address"),
+        UniqueConstraint("alert_id", "channel", "address", "round"),
         Index("ix_delivery_work", "state", "priority", "due_at"),
     )
 
@@ -181,6 +186,9 @@ class Delivery(Base):
     channel: Mapped[str] = mapped_column(String(16))
     address: Mapped[str] = mapped_column(String(254))  # snapshot; pseudonymised on erasure
     language: Mapped[str] = mapped_column(String(8))
+    # 0 for the alert's own fan-out; an escalation chain's later rounds try the same
+    # person again, each round its own row.
+    round: Mapped[int] = mapped_column(default=0)
     priority: Mapped[int] = mapped_column(default=0)
     state: Mapped[str] = mapped_column(String(16))
     hold_reason: Mapped[str | None] = mapped_column(String(64))
@@ -218,3 +226,92 @@ class SubscriptionCode(Base):
     expires_at: Mapped[datetime]
     attempts: Mapped[int] = mapped_column(default=0)
     used_at: Mapped[datetime | None]
+
+
+class Acknowledgement(Base):
+    """A staff member confirmed they received an alert (Telegram button, SMS reply,
+    voice key or the web); the first acknowledgement per person counts."""
+
+    __tablename__ = "acknowledgement"
+    __table_args__ = (UniqueConstraint("alert_id", "contact_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id", ondelete="SET NULL"))
+    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("delivery.id"))
+    via: Mapped[str] = mapped_column(String(16))  # telegram, sms, voice, web
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))  # web
+    at: Mapped[datetime]
+
+
+class EscalationStep(Base):
+    """One try of an escalation chain, due at ``due_at``; the scheduler tick sends
+    due steps until someone acknowledges (then the rest are stopped)."""
+
+    __tablename__ = "escalation_step"
+    __audit_skip__ = True  # machine-driven; the alert's history records the climb
+    __table_args__ = (
+        UniqueConstraint("alert_id", "round", "position"),
+        Index("ix_escalation_step_due", "state", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id", ondelete="SET NULL"))
+    round: Mapped[int] = mapped_column(default=0)
+    position: Mapped[int] = mapped_column(default=0)
+    due_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(16), default="waiting")  # waiting, tried, stopped
+    tried_at: Mapped[datetime | None]
+
+
+class InboundMessage(Base):
+    """Every reply that reached the inbound router, with what became of it; replies
+    nobody understood wait for an operator (``outcome`` "unknown", ``handled_at`` unset)."""
+
+    __tablename__ = "inbound_message"
+    __audit_exclude__ = frozenset({"address", "text"})
+    __table_args__ = (Index("ix_inbound_message_open", "outcome", "handled_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(254))  # pseudonymised on erasure
+    text: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime]
+    outcome: Mapped[str] = mapped_column(String(32))  # stop, start, help, ack, <handler>, unknown
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id", ondelete="SET NULL"))
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alert.id"))
+    handled_at: Mapped[datetime | None]
+    handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class EmailConfirmation(Base):
+    """A pending e-mail subscription (double opt-in): only an HMAC of the token is
+    kept; the resident confirms with a button (POST) on the page the link opens."""
+
+    __tablename__ = "email_confirmation"
+    __audit_skip__ = True
+    __table_args__ = (Index("ix_email_confirmation_email_created", "email", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    choices: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class TelegramChat(Base):
+    """Where a resident's conversation with the bot stands (/start → language →
+    area → levels → confirmed), so any bot process can take the next message."""
+
+    __tablename__ = "telegram_chat"
+    __audit_skip__ = True  # chat ids are personal data; the subscription is audited
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(32), unique=True)
+    step: Mapped[str] = mapped_column(String(16))  # language, area, levels, done
+    choices: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime]
