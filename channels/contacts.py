@@ -22,6 +22,8 @@ from sargs.channels.models import (
     ContactGroupMember,
 )
 
+CONTACT_KINDS = ("person", "institution")
+GROUP_KINDS = ("staff", "institution", "partner", "paging")
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 LATVIA = "+371"
@@ -83,17 +85,79 @@ def register_contact(
         kind=kind, name=name.strip(), language=language, areas=list(areas), levels=list(levels),
         is_public_subscriber=public_subscriber, owner=owner, created_at=clock.now(),
     )
-    seen: set[tuple[str, str]] = set()
-    for preference, (channel, raw) in enumerate(addresses):
-        address = normalise(channel, raw)
-        if (channel, address) in seen:
-            continue
-        seen.add((channel, address))
-        contact.addresses.append(ContactAddress(channel=channel, address=address,
-                                                preference=preference))
+    contact.addresses = [
+        ContactAddress(channel=channel, address=address, preference=preference)
+        for preference, (channel, address) in enumerate(normalise_all(addresses))
+    ]
     session.add(contact)
     session.flush()
     return contact
+
+
+def normalise_all(addresses: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(channel, raw) pairs normalised, duplicates dropped, order kept; the first bad
+    address raises :class:`AddressError` naming ``address_<position>``."""
+    seen: dict[tuple[str, str], None] = {}
+    for position, (channel, raw) in enumerate(addresses):
+        try:
+            seen.setdefault((channel, normalise(channel, raw)))
+        except AddressError as error:
+            raise AddressError(f"address_{position}", error.message) from error
+    return list(seen)
+
+
+def update_contact(session: Session, contact: Contact, *, name: str, kind: str, language: str,
+                   addresses: Iterable[tuple[str, str]]) -> Contact:
+    """Change a staff or institution contact; its addresses are replaced in the new order.
+
+    An address kept keeps its row (and its verification); the rest are new.
+    """
+    wanted = normalise_all(addresses)
+    current = {(a.channel, a.address): a for a in contact.addresses}
+    contact.name, contact.kind, contact.language = name.strip(), kind, language
+    kept = []
+    for preference, key in enumerate(wanted):
+        row = current.get(key) or ContactAddress(channel=key[0], address=key[1])
+        row.preference = preference
+        kept.append(row)
+    contact.addresses = kept
+    session.flush()
+    return contact
+
+
+def set_groups(session: Session, contact: Contact, group_ids: Iterable[int]) -> None:
+    """Make ``contact`` a member of exactly the groups ``group_ids``."""
+    wanted = set(group_ids)
+    for member in list(session.scalars(
+            select(ContactGroupMember).where(ContactGroupMember.contact_id == contact.id))):
+        if member.group_id not in wanted:
+            session.delete(member)
+        wanted.discard(member.group_id)
+    for group_id in sorted(wanted):
+        session.add(ContactGroupMember(group_id=group_id, contact_id=contact.id))
+    session.flush()
+
+
+def groups_of(session: Session, contact_id: int) -> list[ContactGroup]:
+    return list(session.scalars(
+        select(ContactGroup).join(ContactGroupMember)
+        .where(ContactGroupMember.contact_id == contact_id).order_by(ContactGroup.name)))
+
+
+def find_by_address(session: Session, channel: str, address: str) -> Contact | None:
+    """The staff or institution contact (not a resident subscriber) using an address."""
+    return session.scalar(
+        select(Contact).join(ContactAddress)
+        .where(ContactAddress.channel == channel, ContactAddress.address == address,
+               Contact.is_public_subscriber.is_(False)).limit(1))
+
+
+def staff_contacts(session: Session, search: str = "", limit: int = 500) -> list[Contact]:
+    """Staff, institutions and partners — residents who subscribed are kept apart."""
+    query = select(Contact).where(Contact.is_public_subscriber.is_(False))
+    if search.strip():
+        query = query.where(Contact.name.ilike(f"%{search.strip()}%"))
+    return list(session.scalars(query.order_by(Contact.name).limit(limit)))
 
 
 def ensure_group(session: Session, code: str, name: str, kind: str) -> ContactGroup:

@@ -326,6 +326,41 @@ def token_revoke(token_id: int) -> None:
         click.echo(f"token {token.name} revoked")
 
 
+@cli.group("contacts")
+def contacts_group() -> None:
+    """The staff contact registry (groups, institutions, IP-phone paging)."""
+
+
+@contacts_group.command("import")
+@click.argument("file", type=click.File("r", encoding="utf-8-sig"))
+@with_appcontext
+def contacts_import(file: Any) -> None:
+    """Import contacts from a CSV FILE (columns: name, kind, language, groups, addresses).
+
+    All or nothing: any bad line is reported and nothing is stored."""
+    from sargs.channels import contact_import
+
+    with _state().sessionmaker() as session, acting_as(_cli_actor()):
+        result = contact_import.import_csv(session, file.read())
+        for error in result.errors:
+            click.echo(f"line {error.line}, column {error.column!r}: {error.code} {error.detail}",
+                       err=True)
+        if result.errors:
+            raise SystemExit(1)
+        session.commit()
+        click.echo(f"imported: {result.created} new, {result.updated} updated")
+
+
+@contacts_group.command("export")
+@with_appcontext
+def contacts_export() -> None:
+    """Write the contact registry as CSV to standard output."""
+    from sargs.channels import contact_import
+
+    with _state().sessionmaker() as session:
+        click.echo(contact_import.export_csv(session), nl=False)
+
+
 @cli.command("simulators")
 @click.option("--twilio-port", type=int, default=0, help="0 picks a free port.")
 @click.option("--telegram-port", type=int, default=0)
