@@ -47,6 +47,7 @@ CODE_VALID = timedelta(minutes=10)
 MAX_ATTEMPTS = 5
 PURPOSES = ("subscribe", "manage")
 HOME_AREAS = ("LV022", "LV023")
+PHONE_CHANNELS = ("sms", "voice")
 LANGUAGES = ("lv", "en")
 # The three choices a resident has; orange and red is the default.
 LEVEL_CHOICES: dict[str, tuple[str, ...]] = {
@@ -215,20 +216,24 @@ def _check(session: Session, phone: str, purpose: str, code: str,
 # --- subscribing -------------------------------------------------------------
 
 
-def find_subscriber(session: Session, phone: str) -> Contact | None:
+def find_subscriber(session: Session, phone: str,
+                    channels: Sequence[str] = PHONE_CHANNELS) -> Contact | None:
+    """The public subscriber reached at ``phone`` (or a chat id, with ``channels``)."""
     return session.scalar(
         select(Contact).join(ContactAddress, ContactAddress.contact_id == Contact.id)
         .where(Contact.is_public_subscriber.is_(True), ContactAddress.address == phone,
-               ContactAddress.channel.in_(("sms", "voice")))
+               ContactAddress.channel.in_(channels))
         .order_by(Contact.id).limit(1)
     )
 
 
-def _save_subscriber(session: Session, phone: str, channel: str, choices: Choices,
-                     verified: bool) -> Contact:
-    """Create the phone's subscriber contact, or update its choices: one per number."""
+def save_subscriber(session: Session, phone: str, channel: str, choices: Choices,
+                    verified: bool) -> Contact:
+    """Create the address's subscriber contact, or update its choices: one per number
+    (or per Telegram chat)."""
     now = clock.now()
-    contact = find_subscriber(session, phone)
+    contact = find_subscriber(session, phone,
+                              PHONE_CHANNELS if channel in PHONE_CHANNELS else (channel,))
     if contact is None:
         contact = register_contact(
             session, "", [(channel, phone)], language=choices.language, areas=choices.areas,
@@ -279,7 +284,7 @@ def confirm(session: Session, phone: str, code: str, *, secret: str | bytes) -> 
     row = _check(session, number, "subscribe", code, secret)
     pending = row.choices
     choices = Choices(pending["language"], tuple(pending["areas"]), tuple(pending["levels"]))
-    return _save_subscriber(session, number, "sms", choices, verified=True)
+    return save_subscriber(session, number, "sms", choices, verified=True)
 
 
 def operator_register(
@@ -296,7 +301,7 @@ def operator_register(
     choices = check_choices(language, areas, levels, allowed_areas, languages)
     if not consent_by_phone:
         raise SubscriptionError("consent_by_phone", "consent", "consent is required")
-    contact = _save_subscriber(session, number, channel, choices, verified=False)
+    contact = save_subscriber(session, number, channel, choices, verified=False)
     record(session, "subscriber_registered_by_operator", "contact", contact.id, after={
         "channel": channel, "language": choices.language, "areas": list(choices.areas),
         "levels": list(choices.levels), "consent": "by phone",
@@ -334,11 +339,15 @@ def export(session: Session, phone: str) -> dict[str, Any]:
     contact = find_subscriber(session, number)
     if contact is None:
         raise SubscriptionError("phone", "not_subscribed", "this number is not subscribed")
+    return {"phone": number, **export_contact(session, contact)}
+
+
+def export_contact(session: Session, contact: Contact) -> dict[str, Any]:
+    """Everything Sargs keeps about one subscriber, whatever channel found them."""
     deliveries = session.scalars(
         select(Delivery).where(Delivery.contact_id == contact.id).order_by(Delivery.id)
     )
     return {
-        "phone": number,
         "addresses": [
             {"channel": a.channel, "address": a.address, "active": a.active,
              "verified_at": _iso(a.verified_at)}
@@ -366,6 +375,11 @@ def erase(session: Session, phone: str, *, secret: str | bytes) -> int:
     contact = find_subscriber(session, number)
     if contact is None:
         raise SubscriptionError("phone", "not_subscribed", "this number is not subscribed")
+    return erase_contact(session, contact, secret=secret)
+
+
+def erase_contact(session: Session, contact: Contact, *, secret: str | bytes) -> int:
+    """:func:`erase` for a subscriber found by any channel (a Telegram chat too)."""
     addresses = {a.address for a in contact.addresses}
     changed = 0
     for address in addresses:
