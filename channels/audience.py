@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from sargs.channels.models import Alert, Contact, ContactGroup
+from sargs.channels.models import Alert, Contact, ContactAddress, ContactGroup, Delivery
 
 
 @dataclass(frozen=True)
@@ -29,15 +29,33 @@ def _addresses(contact: Contact, channels: list[str], every: bool) -> list[tuple
     return usable if every else usable[:1]
 
 
-def _public_subscribers(session: Session, alert: Alert) -> list[Contact]:
+def _public_subscribers(session: Session, alert: Alert) -> list[tuple[int, str, str, str]]:
+    """(contact id, language, channel, address) of each subscriber in the alert's areas
+    and level, on their preferred address among the alert's channels.
+
+    One query over contacts and addresses, without building objects: a city's
+    tens of thousands of subscribers resolve in a fraction of a second.
+    """
     areas = set(alert.audience.get("public", {}).get("areas", []))
-    subscribers = session.scalars(
-        select(Contact).where(Contact.is_public_subscriber.is_(True), Contact.active.is_(True))
+    rows = session.execute(
+        select(Contact.id, Contact.language, Contact.areas, Contact.levels,
+               ContactAddress.channel, ContactAddress.address)
+        .join(ContactAddress, ContactAddress.contact_id == Contact.id)
+        .where(Contact.is_public_subscriber.is_(True), Contact.active.is_(True),
+               ContactAddress.active.is_(True), ContactAddress.channel.in_(alert.channels))
+        .order_by(Contact.id, ContactAddress.preference, ContactAddress.id)
     )
-    return [
-        contact for contact in subscribers
-        if areas & set(contact.areas) and (alert.level is None or alert.level in contact.levels)
-    ]
+    chosen: list[tuple[int, str, str, str]] = []
+    last = None
+    for contact_id, language, contact_areas, levels, channel, address in rows:
+        if contact_id == last:
+            continue  # the preferred address was taken; the others wait for a fallback
+        last = contact_id
+        if areas.isdisjoint(contact_areas or ()) or (
+                alert.level is not None and alert.level not in (levels or ())):
+            continue
+        chosen.append((contact_id, language, channel, address))
+    return chosen
 
 
 def resolve(session: Session, alert: Alert) -> list[Recipient]:
@@ -47,28 +65,36 @@ def resolve(session: Session, alert: Alert) -> list[Recipient]:
     channels (voice and Telegram for the commission); residents get their
     preferred channel, and fall back to the next one only on failure.
     """
-    chosen: list[tuple[Contact, bool]] = []
+    if "told_of" in alert.audience:  # a cancel or correction: see follow_up
+        return follow_up(session, alert)
+    chosen: list[tuple[int, str, str, str]] = []
     named = alert.audience.get("contacts", [])
+    staff: list[Contact] = []
     if named:
         contacts = session.scalars(select(Contact).where(Contact.id.in_(named)))
-        chosen.extend((c, True) for c in contacts if c.active)
+        staff.extend(c for c in contacts if c.active)
+    public: list[tuple[int, str, str, str]] = []
     if alert.cap_status == "Actual":
         codes = alert.audience.get("groups", [])
         if codes:
             for group in session.scalars(select(ContactGroup).where(ContactGroup.code.in_(codes))):
-                chosen.extend((m.contact, True) for m in group.members if m.contact.active)
+                staff.extend(m.contact for m in group.members if m.contact.active)
         if alert.audience.get("public"):
-            chosen.extend((c, False) for c in _public_subscribers(session, alert))
+            public = _public_subscribers(session, alert)
+    for contact in staff:
+        chosen.extend((contact.id, contact.language, channel, address)
+                      for channel, address in _addresses(contact, alert.channels, True))
+    chosen.extend(public)
+    written = {t.language for t in alert.texts}
+    fallback = alert.texts[0].language
     seen: set[tuple[str, str]] = set()
     recipients: list[Recipient] = []
-    for contact, every in chosen:
-        for channel, address in _addresses(contact, alert.channels, every):
-            if (channel, address) in seen:
-                continue
-            seen.add((channel, address))
-            language = contact.language if any(
-                t.language == contact.language for t in alert.texts) else alert.texts[0].language
-            recipients.append(Recipient(contact.id, channel, address, language))
+    for contact_id, language, channel, address in chosen:
+        if (channel, address) in seen:
+            continue
+        seen.add((channel, address))
+        recipients.append(Recipient(contact_id, channel, address,
+                                    language if language in written else fallback))
     return recipients
 
 
@@ -83,3 +109,64 @@ def count(session: Session, alert: Alert) -> dict[tuple[str, str], int]:
         key = (recipient.channel, recipient.language)
         counts[key] = counts.get(key, 0) + 1
     return counts
+
+
+# --- follow-ups: who was told of an alert -------------------------------------------
+
+# Rows whose text may have reached the person: handed to the provider, resent after
+# a crash, or held by a worker when a cancel came (the provider may have it by now;
+# the lease is cleared whenever a row goes back to waiting, so it marks exactly those).
+_TOLD = or_(
+    Delivery.state.in_(("sent", "delivered")),
+    Delivery.possibly_duplicated.is_(True),
+    and_(Delivery.state.in_(("claimed", "cancelled")), Delivery.lease_until.is_not(None)),
+)
+
+
+def told(session: Session, alert_id: int) -> list[Recipient]:
+    """Everyone who may already have ``alert_id``'s text, on the channel that took it.
+
+    Erased subscribers (pseudonymised addresses) and contacts deleted since are left out.
+    """
+    rows = session.execute(
+        select(Delivery.contact_id, Delivery.channel, Delivery.address, Delivery.language)
+        .where(Delivery.alert_id == alert_id, _TOLD, Delivery.contact_id.is_not(None),
+               Delivery.address.not_like("erased:%"))
+        .order_by(Delivery.id)
+    )
+    seen: set[tuple[str, str]] = set()
+    found: list[Recipient] = []
+    for contact_id, channel, address, language in rows:
+        if (channel, address) not in seen:
+            seen.add((channel, address))
+            found.append(Recipient(contact_id, channel, address, language))
+    return found
+
+
+def follow_up(session: Session, alert: Alert) -> list[Recipient]:
+    """Recipients of a cancel or correction (audience ``{"told_of": id}``): those already
+    told of the original, where they were told; with ``"whole_audience"`` also the rest
+    of the original's audience as it resolves now (a person already told is not
+    reached again on another channel)."""
+    original = session.get(Alert, alert.audience["told_of"])
+    if original is None:
+        return []
+    written = {t.language for t in alert.texts}
+    fallback = alert.texts[0].language
+    recipients: list[Recipient] = []
+    seen: set[tuple[str, str]] = set()
+    reached: set[int] = set()
+    candidates = told(session, original.id)
+    told_count = len(candidates)
+    if alert.audience.get("whole_audience"):
+        candidates += resolve(session, original)
+    for position, r in enumerate(candidates):
+        key = (r.channel, r.address)
+        if key in seen or r.channel not in alert.channels or (
+                position >= told_count and r.contact_id in reached):
+            continue
+        seen.add(key)
+        reached.add(r.contact_id)
+        recipients.append(Recipient(r.contact_id, r.channel, r.address,
+                                    r.language if r.language in written else fallback))
+    return recipients

@@ -3,10 +3,13 @@
 * Claims take the highest priority first (red before orange before yellow)
   with a lease of seconds; on PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets many
   workers share one ledger, on SQLite one worker runs.
-* Each channel has a rate budget (a token bucket on the injected clock); a
-  worker claims no more than the budget allows.
-* Each outcome is committed on its own, so a crash leaves at most the row in
-  hand ambiguous; an expired lease is reconciled with the provider before any
+* Each channel has a rate budget (channels.rates: a token bucket on the
+  injected clock, shared in Redis with SARGS_REDIS_URL), and Telegram one per
+  chat; a worker claims no more than the budgets allow.
+* A round claims up to the worker's concurrency per channel, sends the batch at
+  once (Telegram: requests gathered on the adapter's loop; SMS: a thread pool)
+  and commits the batch's outcomes together, so a crash leaves at most that
+  batch ambiguous; an expired lease is reconciled with the provider before any
   resend.
 * Retryable failures back off (or wait the provider's Retry-After); permanent
   ones move the person to their next channel.
@@ -15,14 +18,17 @@
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from sargs import clock
-from sargs.channels import alerts, ledger
+from sargs.channels import alerts, ledger, rates
 from sargs.channels.adapters import Adapter, Outgoing, PermanentError, RetryableError
 from sargs.channels.models import Alert, Contact, Delivery
 
@@ -30,26 +36,8 @@ log = logging.getLogger(__name__)
 BACKOFF_S = (5, 30, 120, 600)
 MAX_ATTEMPTS = 6
 ERROR_LENGTH = 300
-
-
-class TokenBucket:
-    """``rate`` tokens a second, bursts up to ``capacity``, on the injected clock."""
-
-    def __init__(self, rate: float, capacity: float | None = None) -> None:
-        self.rate = rate
-        self.capacity = capacity if capacity is not None else max(rate, 1.0)
-        self.tokens = self.capacity
-        self.updated = clock.now()
-
-    def available(self) -> int:
-        now = clock.now()
-        elapsed = (now - self.updated).total_seconds()
-        self.tokens = min(self.capacity, self.tokens + elapsed * self.rate)
-        self.updated = now
-        return int(self.tokens)
-
-    def take(self, count: int) -> None:
-        self.tokens -= count
+FINISH_EVERY = timedelta(seconds=1)
+MIN_WAIT_S = 0.05
 
 
 @dataclass
@@ -61,13 +49,24 @@ class Claimed:
 
 
 class Dispatcher:
+    """One worker. Each round claims up to ``concurrency`` rows per channel (within
+    the channel's rate budget), sends every channel's batch at once, and records the
+    batch's outcomes in one transaction: a crash leaves at most ``concurrency`` rows
+    per channel claimed but unrecorded, and their leases bring them to reconciliation."""
+
     def __init__(self, sessions: sessionmaker[Session], adapters: dict[str, Adapter],
-                 lease_seconds: float = 30, batch: int = 200) -> None:
+                 lease_seconds: float = 30, concurrency: int = 64,
+                 budgets: rates.Budgets | None = None) -> None:
         self.sessions = sessions
         self.adapters = adapters
         self.lease = timedelta(seconds=lease_seconds)
-        self.batch = batch
-        self.buckets = {name: TokenBucket(a.rate_per_second) for name, a in adapters.items()}
+        self.batch = concurrency
+        self.budgets = budgets or rates.Budgets(
+            {name: a.rate_per_second for name, a in adapters.items()})
+        self._starved: set[str] = set()  # channels whose budget was spent last round
+        self._finished_at: datetime | None = None
+        self._channels = ThreadPoolExecutor(max(len(adapters), 1),
+                                            thread_name_prefix="dispatch-channel")
 
     # --- one round -------------------------------------------------------
 
@@ -76,10 +75,24 @@ class Dispatcher:
         self._expire_outdated()
         self._recover_expired_leases()
         claimed = self._claim()
+        by_channel: dict[str, list[Claimed]] = defaultdict(list)
         for item in claimed:
-            self._deliver(item)
-        self._finish_complete_alerts()
+            by_channel[item.message.channel].append(item)
+        # Channels go out side by side: SMS recipients do not wait for Telegram's batch.
+        outcomes = list(self._channels.map(self._send_batch, by_channel.values()))
+        self._record(outcomes)
+        self._finish_complete_alerts(idle=not claimed)
         return len(claimed)
+
+    def idle_wait(self, default: float) -> float:
+        """How long a worker with nothing claimed should wait: until a drained rate
+        budget has a token again, so a limited channel loses no time; else ``default``."""
+        # A few tokens' worth at once keeps rounds (each a few queries) from outnumbering sends.
+        waits = [max(1 / self.budgets.rate(channel), MIN_WAIT_S) for channel in self._starved]
+        return min([default, *waits])
+
+    def close(self) -> None:
+        self._channels.shutdown(wait=True)
 
     def _expire_outdated(self) -> None:
         with self.sessions() as session:
@@ -94,70 +107,128 @@ class Dispatcher:
 
     def _claim(self) -> list[Claimed]:
         claimed: list[Claimed] = []
+        table = Delivery.__table__
         with self.sessions() as session:
-            for channel, bucket in self.buckets.items():
-                budget = min(self.batch, bucket.available())
+            alerts_seen: dict[int, Alert] = {}
+            self._starved.clear()
+            for channel in self.adapters:
+                budget = self.budgets.acquire(channel, self.batch)
                 if budget <= 0:
+                    self._starved.add(channel)
                     continue
                 query = (
-                    select(Delivery)
-                    .where(Delivery.channel == channel, Delivery.state == "pending",
-                           Delivery.due_at <= clock.now())
-                    .order_by(Delivery.priority.desc(), Delivery.id)
+                    select(table.c.id, table.c.channel, table.c.address, table.c.language,
+                           table.c.attempts, table.c.alert_id, table.c.contact_id)
+                    .where(table.c.channel == channel, table.c.state == "pending",
+                           table.c.due_at <= clock.now())
+                    .order_by(table.c.priority.desc(), table.c.id)
                     .limit(budget)
                 )
                 if session.get_bind().dialect.name == "postgresql":
                     query = query.with_for_update(skip_locked=True)
-                rows = list(session.scalars(query))
-                bucket.take(len(rows))
+                rows = session.execute(query).all()
+                admits = self.budgets.admit(channel, [row.address for row in rows])
+                self.budgets.give_back(channel, budget - sum(admits))
+                if not all(admits):  # those chats had a message a moment ago (Telegram: 1/s)
+                    rows = self._wait_a_moment(session, rows, admits)
+                if not rows:
+                    continue
+                session.execute(
+                    update(table).where(table.c.id.in_([row.id for row in rows]))
+                    .values(state="claimed", lease_until=clock.now() + self.lease,
+                            attempts=table.c.attempts + 1)
+                )
                 for row in rows:
-                    row.state = "claimed"
-                    row.lease_until = clock.now() + self.lease
-                    row.attempts += 1
-                    claimed.append(self._claimed(session, row))
+                    claimed.append(self._claimed(session, row, row.attempts + 1, alerts_seen))
             session.commit()
         return claimed
 
-    def _claimed(self, session: Session, row: Delivery) -> Claimed:
-        alert = session.get(Alert, row.alert_id)
+    def _wait_a_moment(self, session: Session, rows: list[Any], admits: list[bool]) -> list[Any]:
+        """Rows not admitted come due a second later (unclaimed); the admitted ones."""
+        table = Delivery.__table__
+        later = [row.id for row, ok in zip(rows, admits, strict=True) if not ok]
+        session.execute(update(table).where(table.c.id.in_(later))
+                        .values(due_at=clock.now() + timedelta(seconds=1)))
+        return [row for row, ok in zip(rows, admits, strict=True) if ok]
+
+    def _claimed(self, session: Session, row: Any, attempts: int,
+                 alerts_seen: dict[int, Alert] | None = None) -> Claimed:
+        alert = (alerts_seen or {}).get(row.alert_id) or session.get(Alert, row.alert_id)
         assert alert is not None
+        if alerts_seen is not None:
+            alerts_seen[alert.id] = alert
         expires_in = None
         if alert.expires_at is not None:
             expires_in = max(1, int((alert.expires_at - clock.now()).total_seconds()))
         message = Outgoing(
             delivery_id=row.id, channel=row.channel, address=row.address, language=row.language,
             text=alert.text_for(row.language).body, cap_status=alert.cap_status,
-            level=alert.level, expires_in_s=expires_in,
+            level=alert.level, expires_in_s=expires_in, ack_required=alert.ack_required,
         )
-        return Claimed(message, row.attempts, alert.id, row.contact_id)
+        return Claimed(message, attempts, alert.id, row.contact_id)
 
-    def _still_ours(self, session: Session, delivery_id: int) -> bool:
-        """A cancel may have taken the row since it was claimed."""
-        return session.scalar(select(Delivery.state).where(Delivery.id == delivery_id)) == "claimed"
-
-    def _deliver(self, item: Claimed) -> None:
-        message = item.message
-        adapter = self.adapters[message.channel]
+    def _still_ours(self, items: list[Claimed]) -> list[Claimed]:
+        """A cancel may have taken rows since they were claimed."""
+        ids = [item.message.delivery_id for item in items]
         with self.sessions() as session:
-            if not self._still_ours(session, message.delivery_id):
-                return
+            ours = set(session.scalars(
+                select(Delivery.id).where(Delivery.id.in_(ids), Delivery.state == "claimed")))
             session.rollback()  # release SQLite's write lock while the provider answers
+        return [item for item in items if item.message.delivery_id in ours]
+
+    def _send_batch(self, items: list[Claimed]) -> list[tuple[Claimed, str | Exception]]:
+        """Hand one channel's batch to its adapter: all at once where the adapter can
+        (``send_many``), else one after another."""
+        items = self._still_ours(items)
+        if not items:
+            return []
+        adapter = self.adapters[items[0].message.channel]
+        messages = [item.message for item in items]
+        send_many = getattr(adapter, "send_many", None)
+        results: list[str | Exception]
+        if send_many is not None:
             try:
-                provider_id = adapter.send(message)
-            except RetryableError as exc:
-                self._retry_later(session, item, exc)
-            except PermanentError as exc:
-                ledger.move(session, message.delivery_id, "undeliverable",
-                            last_error=exc.reason[:ERROR_LENGTH])
-                self._fall_back(session, item)
-            except Exception as exc:  # an adapter bug or a dropped connection: retry
-                log.exception("adapter %s failed", message.channel)
-                self._retry_later(session, item, RetryableError(type(exc).__name__))
-            else:
-                ledger.move(session, message.delivery_id, "sent", provider_id=provider_id)
-                if adapter.delivered_on_send:
-                    ledger.move(session, message.delivery_id, "delivered")
+                results = send_many(messages)
+            except Exception as exc:  # the whole batch failed (e.g. its wait ran out): retry
+                results = [exc] * len(messages)
+        else:
+            results = []
+            for message in messages:
+                try:
+                    results.append(adapter.send(message))
+                except Exception as exc:  # classified in _record
+                    results.append(exc)
+        return list(zip(items, results, strict=True))
+
+    def _record(self, outcomes: list[list[tuple[Claimed, str | Exception]]]) -> None:
+        """Every outcome of the round in one transaction."""
+        if not any(outcomes):
+            return
+        with self.sessions() as session:
+            for batch in outcomes:
+                sent: dict[int, dict[str, Any]] = {}
+                for item, result in batch:
+                    if isinstance(result, str):
+                        sent[item.message.delivery_id] = {"provider_id": result}
+                    else:
+                        self._failed(session, item, result)
+                if not batch or not sent:
+                    continue
+                ledger.move_many(session, "sent", sent)
+                if self.adapters[batch[0][0].message.channel].delivered_on_send:
+                    ledger.move_many(session, "delivered", {i: {} for i in sent})
             session.commit()
+
+    def _failed(self, session: Session, item: Claimed, error: Exception) -> None:
+        if isinstance(error, RetryableError):
+            self._retry_later(session, item, error)
+        elif isinstance(error, PermanentError):
+            ledger.move(session, item.message.delivery_id, "undeliverable",
+                        last_error=error.reason[:ERROR_LENGTH])
+            self._fall_back(session, item)
+        else:  # an adapter bug or a dropped connection: retry
+            log.error("adapter %s failed", item.message.channel, exc_info=error)
+            self._retry_later(session, item, RetryableError(type(error).__name__))
 
     def _retry_later(self, session: Session, item: Claimed, error: RetryableError) -> None:
         if item.attempts >= MAX_ATTEMPTS:
@@ -196,7 +267,7 @@ class Dispatcher:
                 select(Delivery).where(Delivery.state == "claimed",
                                        Delivery.lease_until < clock.now())
             ))
-            items = [self._claimed(session, row) for row in stale]
+            items = [self._claimed(session, row, row.attempts) for row in stale]
             provider_ids = {row.id: row.provider_id for row in stale}
             session.rollback()
             for item in items:
@@ -218,8 +289,15 @@ class Dispatcher:
         else:
             ledger.move(session, item.message.delivery_id, "pending", lease_until=None)
 
-    def _finish_complete_alerts(self) -> None:
-        """Alerts whose every row is final (callbacks included) become done."""
+    def _finish_complete_alerts(self, idle: bool = True) -> None:
+        """Alerts whose every row is final (callbacks included) become done.
+
+        Counting a large alert's open rows is the dearest query of a round, so a
+        busy worker does it once a second; an idle one every round."""
+        now = clock.now()
+        if not idle and self._finished_at is not None and now - self._finished_at < FINISH_EVERY:
+            return
+        self._finished_at = now
         with self.sessions() as session:
             for alert in session.scalars(select(Alert).where(Alert.state == "sending")):
                 alerts.finish_if_complete(session, alert)

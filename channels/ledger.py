@@ -13,7 +13,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from sargs import clock
@@ -64,8 +64,10 @@ def health(session: Session, settings: Settings) -> dict[str, Any]:
     }
 
 
-def write(session: Session, alert: Alert, recipients: list[Recipient], configured: set[str]) -> int:
-    """Insert one ledger row per recipient, in the caller's transaction."""
+def write(session: Session, alert: Alert, recipients: list[Recipient], configured: set[str],
+          round: int = 0) -> int:
+    """Insert one ledger row per recipient, in the caller's transaction (``round``:
+    0 for the fan-out, r for an escalation chain's round r)."""
     now = clock.now()
     rows = [
         {
@@ -74,6 +76,7 @@ def write(session: Session, alert: Alert, recipients: list[Recipient], configure
             "channel": r.channel,
             "address": r.address,
             "language": r.language,
+            "round": round,
             "priority": alert.priority,
             "state": "pending" if r.channel in configured else "held",
             "hold_reason": None if r.channel in configured else "channel_not_configured",
@@ -85,20 +88,22 @@ def write(session: Session, alert: Alert, recipients: list[Recipient], configure
         for r in recipients
     ]
     if rows:
-        session.execute(insert(Delivery), rows)
+        # Core executemany: no ORM bookkeeping per row (50 000 rows in well under a second).
+        session.execute(insert(Delivery.__table__), rows)
     return len(rows)
 
 
 def write_one(session: Session, alert: Alert, contact: Any, channel: str, address: str,
-              configured: set[str]) -> int:
-    """One more row for ``alert`` (a fallback to the person's next channel)."""
+              configured: set[str], round: int = 0) -> int:
+    """One more row for ``alert`` (a fallback to the person's next channel, or an
+    escalation chain's try)."""
     language = contact.language if any(t.language == contact.language for t in alert.texts) \
         else alert.texts[0].language
-    return write(session, alert, [Recipient(contact.id, channel, address, language)], configured)
+    return write(session, alert, [Recipient(contact.id, channel, address, language)], configured,
+                 round)
 
 
-def move(session: Session, delivery_id: int, to_state: str, **fields: Any) -> bool:
-    """Move one row to ``to_state`` if that is forward from where it is; else change nothing."""
+def _move_values(to_state: str, fields: dict[str, Any]) -> dict[str, Any]:
     now = clock.now()
     values: dict[str, Any] = {"state": to_state, **fields}
     if to_state in FINAL_DELIVERY_STATES:
@@ -107,12 +112,38 @@ def move(session: Session, delivery_id: int, to_state: str, **fields: Any) -> bo
         values.setdefault("sent_at", now)
     if to_state == "delivered":
         values.setdefault("delivered_at", now)
+    return values
+
+
+def move(session: Session, delivery_id: int, to_state: str, **fields: Any) -> bool:
+    """Move one row to ``to_state`` if that is forward from where it is; else change nothing."""
     result = session.execute(
         update(Delivery)
         .where(Delivery.id == delivery_id, Delivery.state.in_(ALLOWED_FROM[to_state]))
-        .values(**values)
+        .values(**_move_values(to_state, fields))
     )
     return result.rowcount == 1
+
+
+def move_many(session: Session, to_state: str, changes: dict[int, dict[str, Any]]) -> None:
+    """:func:`move` for many rows in one statement (a worker's batch of outcomes):
+    ``changes`` maps a delivery id to its fields; every row gets the same field names."""
+    if not changes:
+        return
+    table = Delivery.__table__
+    names = sorted(_move_values(to_state, next(iter(changes.values()))))
+    statement = (
+        update(table)
+        # IN (…) cannot go into an executemany; the same test as plain equalities.
+        .where(table.c.id == bindparam("row_id"),
+               or_(*(table.c.state == state for state in sorted(ALLOWED_FROM[to_state]))))
+        .values({name: bindparam(f"new_{name}") for name in names})
+    )
+    session.execute(statement, [
+        {"row_id": delivery_id,
+         **{f"new_{k}": v for k, v in _move_values(to_state, fields).items()}}
+        for delivery_id, fields in changes.items()
+    ])
 
 
 def cancel_unsent(session: Session, alert_id: int) -> int:

@@ -7,6 +7,8 @@ so a late SMS is dropped by the network instead of arriving after the danger.
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from requests.exceptions import ConnectionError as RequestsConnectionError
@@ -71,13 +73,40 @@ class SmsAdapter:
         self.settings = settings
         self.client = twilio_client(settings)
         self.rate_per_second = rate_per_second
+        self.concurrency = settings.worker_concurrency
+        self._pool: ThreadPoolExecutor | None = None
+        self._local = threading.local()
+
+    def send_many(self, messages: list[Outgoing]) -> list[str | Exception]:
+        """Send a batch through ``concurrency`` threads, each with its own HTTP session
+        (the twilio client's session is not shared between threads)."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="sms-sender")
+        return list(self._pool.map(self._send_caught, messages))
+
+    def _send_caught(self, message: Outgoing) -> str | Exception:
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = self._local.client = twilio_client(self.settings)
+        try:
+            return self._send(client, message)
+        except Exception as error:  # handed back to the dispatcher with its kind
+            return error
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     def send(self, message: Outgoing) -> str:
+        return self._send(self.client, message)
+
+    def _send(self, client: Client, message: Outgoing) -> str:
         extra: dict[str, Any] = {}
         if message.expires_in_s is not None:
             extra["validity_period"] = min(message.expires_in_s, VALIDITY_MAX_S)
         try:
-            sent = self.client.messages.create(
+            sent = client.messages.create(
                 to=message.address, from_=self.settings.twilio_from_number, body=message.text,
                 status_callback=status_callback_url(self.settings, message.delivery_id), **extra,
             )

@@ -11,6 +11,7 @@ from typing import Any
 from sargs.channels.adapters import Adapter
 from sargs.channels.dispatcher import Dispatcher
 from sargs.channels.ledger import configured_channels
+from sargs.channels.rates import budgets_for
 from sargs.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,9 @@ def run(app: Any, stop: threading.Event) -> None:
     adapters = build_adapters(state.settings)
     if not adapters:
         log.warning("no channel is configured; deliveries wait as 'channel not configured'")
-    dispatcher = Dispatcher(state.sessionmaker, adapters)
+    dispatcher = Dispatcher(state.sessionmaker, adapters,
+                            budgets=budgets_for(adapters, state.settings),
+                            concurrency=state.settings.worker_concurrency)
     while not stop.is_set():
         try:
             busy = dispatcher.run_once()
@@ -58,7 +61,8 @@ def run(app: Any, stop: threading.Event) -> None:
             log.exception("dispatch round failed")
             busy = 0
         if not busy:
-            stop.wait(IDLE_WAIT_S)
+            stop.wait(dispatcher.idle_wait(IDLE_WAIT_S))
+    dispatcher.close()
     for adapter in adapters.values():
         close = getattr(adapter, "close", None)
         if close:

@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     map_center: Annotated[list[float], NoDecode] = [56.6511, 23.7214]
     tick_seconds: float = Field(5.0, gt=0, le=600)
     web_threads: int = Field(8, ge=1, le=256)
+    # Sends a second per channel where the provider allows more than channels.rates.RATES
+    # (e.g. "sms=30" for three senders, "telegram=100" with paid broadcasts).
+    channel_rates: Annotated[dict[str, float], NoDecode] = {}
+    # Messages one worker has in flight at once (and at most this many rows are left
+    # ambiguous by a crash of that worker).
+    worker_concurrency: int = Field(64, ge=1, le=1024)
     login_rate_limit: str = "10 per minute"
     login_lockout_failures: int = Field(5, ge=1, le=100)
     login_lockout_minutes: int = Field(15, ge=1, le=1440)
@@ -98,6 +104,15 @@ class Settings(BaseSettings):
     def _check_center(cls, value: list[float]) -> list[float]:
         if len(value) != 2 or not (-90 <= value[0] <= 90 and -180 <= value[1] <= 180):
             raise ValueError("expected 'latitude,longitude'")
+        return value
+
+    @field_validator("channel_rates", mode="before")
+    @classmethod
+    def _parse_channel_rates(cls, value: object) -> object:
+        if isinstance(value, str):
+            from sargs.channels.rates import parse_rates
+
+            return parse_rates(value)
         return value
 
     @field_validator("timezone")
