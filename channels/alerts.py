@@ -80,7 +80,7 @@ def _check(session: Session, draft: AlertDraft) -> None:
         raise AlertError("channels", "choose channels from " + ", ".join(CHANNELS))
     if not any(body.strip() for body in draft.texts.values()):
         raise AlertError("texts", "a text is required")
-    if not any(draft.audience.get(key) for key in ("groups", "contacts", "public")):
+    if not any(draft.audience.get(key) for key in ("groups", "contacts", "public", "told_of")):
         raise AlertError("audience", "the alert reaches nobody")
     if draft.expires_at is not None and draft.expires_at <= clock.now():
         raise AlertError("expires_at", "already expired")
