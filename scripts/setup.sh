@@ -66,3 +66,26 @@ ensure_chromium() {
     $sudo apt-get update -qq
     $sudo apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
 }
+
+# Debian's redis-server for the shared rate-budget tests (each test starts its
+# own on a free port), when it is missing and we may install packages.
+ensure_redis_server() {
+    local sudo=""
+    command -v redis-server >/dev/null 2>&1 && return 0
+    command -v apt-get >/dev/null 2>&1 || {
+        echo "redis-server is not installed; the Redis rate-budget tests will fail." >&2
+        return 0
+    }
+    if [ "$(id -u)" -ne 0 ]; then
+        if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+            sudo="sudo"
+        else
+            echo "redis-server is not installed; install it with: sudo apt-get install redis-server" >&2
+            return 0
+        fi
+    fi
+    echo "Installing Debian's redis-server for the rate-budget tests (apt-get)"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -qq
+    $sudo apt-get install -y -qq redis-server >/dev/null
+}
