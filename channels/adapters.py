@@ -25,6 +25,8 @@ class Outgoing:
     cap_status: str
     level: str | None
     expires_in_s: int | None  # e.g. Twilio's ValidityPeriod
+    # Staff must acknowledge: Telegram adds a button, a call asks for key 1 (channels/acks.py).
+    ack_required: bool = False
 
 
 class RetryableError(Exception):

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from sargs import clock
 from sargs.activations.service import get_activation
-from sargs.channels import audience, ledger, texts
+from sargs.channels import audience, escalation, ledger, texts
 from sargs.channels.models import (
     CAP_STATUSES,
     CHANNELS,
@@ -63,6 +63,9 @@ class AlertDraft:
     expires_at: datetime | None = None
     source_ref: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Staff must acknowledge; the chain is tried when nobody does (channels/escalation.py).
+    ack_required: bool = False
+    escalation: dict[str, Any] | None = None
 
 
 def needs_second_person(cap_status: str, source: str, audience_definition: dict[str, Any]) -> bool:
@@ -124,6 +127,14 @@ def _move(session: Session, alert: Alert, to_state: str, action: str, actor_id: 
 def create_alert(session: Session, draft: AlertDraft, author_id: int | None) -> Alert:
     """A draft alert with marked texts; refused with :class:`AlertError` on bad input."""
     _check(session, draft)
+    chain = None
+    if draft.escalation is not None:
+        if not draft.ack_required:
+            raise AlertError("escalation", "an escalation chain needs acknowledgement required")
+        try:
+            chain = escalation.checked(session, draft.escalation)
+        except escalation.EscalationError as exc:
+            raise AlertError(exc.field, exc.message) from None
     alert = Alert(
         source=draft.source, source_ref=draft.source_ref, cap_status=draft.cap_status,
         level=draft.level, priority=PRIORITY.get(draft.level, 0), audience=draft.audience,
@@ -131,6 +142,7 @@ def create_alert(session: Session, draft: AlertDraft, author_id: int | None) -> 
         activation_id=draft.activation_id, state="draft", created_by_id=author_id,
         created_at=clock.now(),
         requires_approval=needs_second_person(draft.cap_status, draft.source, draft.audience),
+        ack_required=draft.ack_required, escalation=chain,
     )
     for position, (language, body) in enumerate(draft.texts.items()):
         if body.strip():
@@ -191,7 +203,9 @@ def start_sending(session: Session, alert: Alert, configured: set[str]) -> int:
     recipients = audience.resolve(session, alert)
     alert.sending_at = clock.now()
     _move(session, alert, "sending", "sending", None, f"{len(recipients)} deliveries")
-    return ledger.write(session, alert, recipients, configured)
+    written = ledger.write(session, alert, recipients, configured)
+    escalation.start(session, alert)
+    return written
 
 
 def cancel(session: Session, alert: Alert, by_id: int | None, note: str = "") -> int:
@@ -204,7 +218,9 @@ def cancel(session: Session, alert: Alert, by_id: int | None, note: str = "") ->
 
 
 def finish_if_complete(session: Session, alert: Alert) -> bool:
-    if alert.state == "sending" and ledger.all_final(session, alert.id):
+    # An escalation chain still climbing keeps the alert sending.
+    if (alert.state == "sending" and ledger.all_final(session, alert.id)
+            and not escalation.waiting(session, alert.id)):
         alert.finished_at = clock.now()
         _move(session, alert, "done", "done", None)
         return True

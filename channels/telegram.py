@@ -13,9 +13,10 @@ from collections.abc import Coroutine
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from telegram import Bot
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
+from sargs.channels import acks
 from sargs.channels.adapters import Outgoing, PermanentError, RetryableError
 from sargs.channels.rates import RATES
 from sargs.settings import Settings
@@ -26,6 +27,15 @@ CALL_TIMEOUT_S = 30
 
 def _seconds(value: float | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def ack_button(message: Outgoing) -> InlineKeyboardMarkup | None:
+    """Staff who must acknowledge get a button under the message (channels/acks.py)."""
+    if not message.ack_required:
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton(
+        acks.text("button", message.language),
+        callback_data=acks.callback_data(message.delivery_id))]])
 
 
 class TelegramAdapter:
@@ -47,7 +57,8 @@ class TelegramAdapter:
 
     def send(self, message: Outgoing) -> str:
         try:
-            sent = self._run(self.bot.send_message(chat_id=int(message.address), text=message.text))
+            sent = self._run(self.bot.send_message(chat_id=int(message.address), text=message.text,
+                                                   reply_markup=ack_button(message)))
         except RetryAfter as error:
             raise RetryableError("Telegram 429", retry_after=_seconds(error.retry_after)) from error
         except Forbidden as error:  # the resident blocked the bot

@@ -20,7 +20,7 @@ from sargs.audit.service import record
 from sargs.auth.access import roles
 from sargs.auth.models import User
 from sargs.auth.service import verify_totp
-from sargs.channels import alerts, audience, ledger, rates, texts
+from sargs.channels import acks, alerts, audience, escalation, ledger, rates, texts
 from sargs.channels.models import (
     CAP_STATUSES,
     CHANNELS,
@@ -157,7 +157,46 @@ def _detail_page(alert: Alert, errors: dict[str, str] | None = None, status: int
         may_ledger=True, may_export=_may("admin", "commission", "auditor"),
         state_labels=STATE_LABELS, channel_labels=CHANNEL_LABELS,
         progress=_progress_context(alert), **_approval_context(session, alert),
+        ack=_ack_context(session, alert),
     ), status
+
+
+# --- acknowledgements and the escalation chain ---------------------------------
+
+ACK_VIA_LABELS = {"telegram": _l("Telegram"), "sms": _l("SMS reply"),
+                  "voice": _l("key 1 on the call"), "web": _l("on the web")}
+
+
+def _ack_context(session: Any, alert: Alert) -> dict[str, Any]:
+    people = acks.people(session, alert)
+    own = acks.contact_of_user(session, current_user.email) if alert.ack_required else None
+    return {
+        "required": alert.ack_required, "people": people,
+        "names": {p.contact_id: p.name for p in people},
+        "users": _people(session, {p.acknowledgement.user_id for p in people
+                                   if p.acknowledgement is not None}),
+        "chain": escalation.state_of(session, alert), "own_contact_id": own.id if own else None,
+        "may_ack": alert.state not in ("draft", "cancelled") and _may(*WRITERS),
+        "via_labels": ACK_VIA_LABELS,
+    }
+
+
+@bp.route("/<int:alert_id>/acknowledge", methods=["POST"])
+@roles(*WRITERS)
+def acknowledge(alert_id: int) -> Any:
+    """The user's own acknowledgement, or the duty officer's on a person's behalf."""
+    alert = _alert_or_404(alert_id)
+    session = db_session()
+    raw = request.form.get("contact_id", "")
+    ack = acks.acknowledge_on_web(session, alert, int(raw), current_user.id) \
+        if raw.isdigit() else None
+    if ack is None:
+        session.rollback()
+        flash(_("Contact: this person has nothing to acknowledge in this alert."), "error")
+    else:
+        session.commit()
+        flash(_("Acknowledgement recorded."), "success")
+    return redirect(url_for("channels.detail", alert_id=alert_id))
 
 
 @bp.route("/")

@@ -14,9 +14,10 @@ from flask import Blueprint, Response, abort, current_app, request
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
+from twilio.twiml.voice_response import VoiceResponse
 
 from sargs.auth.access import public
-from sargs.channels import inbound, ledger
+from sargs.channels import acks, inbound, ledger, voice
 from sargs.channels.contacts import AddressError, normalise
 from sargs.channels.models import Delivery
 from sargs.channels.sms import status_callback_url
@@ -92,3 +93,36 @@ def twilio_status(delivery_id: int) -> Any:
     ledger.move(session, delivery_id, target, **fields)
     session.commit()
     return "", 204
+
+
+@bp.route("/twilio/voice/<int:delivery_id>/gather", methods=["POST"])
+@public
+@limiter.limit("600 per minute")
+def twilio_gather(delivery_id: int) -> Any:
+    """The key a called staff member pressed: 1 acknowledges the call's alert."""
+    if not _signed_by_twilio(voice.gather_url(settings(), delivery_id)):
+        abort(403)
+    session = db_session()
+    row = session.scalar(select(Delivery).where(Delivery.id == delivery_id))
+    sid = request.form.get("CallSid")
+    response = VoiceResponse()
+    if row is None or (row.provider_id and sid and row.provider_id != sid):
+        return Response(str(response), mimetype="application/xml")
+    language = row.language if row.language in acks.TEXTS["thanks"] else "lv"
+    try:
+        callee = normalise("voice", request.form.get("To", ""))
+    except AddressError:
+        callee = None
+    ack = None
+    if request.form.get("Digits") == "1" and callee is not None:
+        ack = acks.acknowledge(session, delivery_id=delivery_id, via="voice", address=callee)
+        session.commit()
+    if ack is not None:
+        response.say(acks.text("thanks", language, alert_id=row.alert_id),
+                     language=voice.say_language(language))
+    else:
+        if request.form.get("Digits") != "1":  # another key: ask once more
+            voice.ack_prompt(voice.gather(response, voice.gather_url(settings(), delivery_id)),
+                             language)
+        response.say(acks.text("not_acknowledged", language), language=voice.say_language(language))
+    return Response(str(response), mimetype="application/xml")

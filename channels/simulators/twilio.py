@@ -6,6 +6,9 @@ JSON resources Twilio returns. Messages leave each sender at
 POSTed signed with ``X-Twilio-Signature``. A phone "received" a message when
 it is delivered; :attr:`TwilioSimulator.phones` records it.
 
+A callee who presses a key during a call's ``<Gather>`` is played with
+:meth:`TwilioSimulator.press`.
+
 Faults (:meth:`fault`): ``429`` (code 20429), ``500``/``502``/``503``, ``slow``,
 ``hang``, ``drop`` on requests (``on=("Messages",)`` restricts them), and
 ``duplicate_callbacks`` / ``out_of_order_callbacks`` for the next messages.
@@ -29,6 +32,7 @@ from collections.abc import Iterable, Mapping
 from email.utils import format_datetime
 from typing import Any
 from urllib.parse import urlencode
+from xml.etree import ElementTree
 
 from sargs import clock
 from sargs.channels.simulators.base import (
@@ -405,6 +409,34 @@ class TwilioSimulator(HttpSimulator):
             params["CallDuration"] = params["Duration"] = call["duration"]
         final = call["status"] in {"completed", "busy", "no-answer", "failed", "canceled"}
         self._callback(sid, params, final=final)
+
+    def press(self, number: str, digits: str = "1") -> tuple[int | str, str]:
+        """The callee at ``number`` presses ``digits`` during the newest call's ``<Gather>``:
+        POST the signed Gather callback to its action, as Twilio does. Returns the
+        answer's status and body (the TwiML said next)."""
+        calls = [c for c in self.calls()
+                 if c["to"] == number and c["status"] in ("in-progress", "completed")]
+        if not calls:
+            raise LookupError(f"no answered call to {number}")
+        call = max(calls, key=lambda c: c["_order"])
+        gather = ElementTree.fromstring(self._meta[call["sid"]]["twiml"] or "<Response/>") \
+            .find("Gather")
+        if gather is None:
+            raise LookupError("the call gathers no keys")
+        params = {"AccountSid": self.account_sid, "ApiVersion": API, "CallSid": call["sid"],
+                  "CallStatus": "in-progress", "Called": number, "Caller": call["from"],
+                  "Digits": digits, "Direction": "outbound-api", "FinishedOnKey": "",
+                  "From": call["from"], "To": number}
+        url = gather.get("action", "")
+        request = urllib.request.Request(
+            url, data=urlencode(params).encode(), method=gather.get("method", "POST"),
+            headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
+                     "X-Twilio-Signature": signature(self.auth_token, url, params)})
+        try:
+            with urllib.request.urlopen(request, timeout=5) as answer:
+                return answer.status, answer.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
 
     # --- status callbacks ----------------------------------------------------
 
