@@ -3,7 +3,14 @@
 STOP / BEIGT unsubscribes (and deletes the subscriber's data, as the consent
 text promises), START tells how to subscribe again, HELP / PALĪDZĪBA explains.
 Other domains register their own words (call-out codes such as "A1") with
-:func:`register`; a reply nobody understands gets the help text.
+:func:`register`, under a name; a reply nobody understands gets the help text.
+
+Every reply is kept as an :class:`InboundMessage` with what became of it
+(``stop``, ``start``, ``help``, the name of the handler that took it, or
+``unknown``), the contact it came from and the alert it answers (the last one
+sent to that address on that channel): replies nobody understood wait on the
+operators' page "Atbildes / Replies" (channels/replies_views.py). A STOP
+erases the subscriber, and with them the address of every reply they sent.
 """
 
 from __future__ import annotations
@@ -11,13 +18,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sargs import clock
 from sargs.channels import subscriptions
+from sargs.channels.models import ContactAddress, Delivery, InboundMessage
 
 STOP_WORDS = {"STOP", "BEIGT", "STOPP", "ATTEIKTIES"}
 START_WORDS = {"START", "SĀKT", "SAKT"}
 HELP_WORDS = {"HELP", "PALĪDZĪBA", "PALIDZIBA", "INFO"}
+PHONE_CHANNELS = ("sms", "voice")
+TEXT_LENGTH = 1600  # the longest concatenated SMS; Telegram's 4096 is cut here too
 
 
 @dataclass(frozen=True)
@@ -31,12 +43,15 @@ class Reply:
 
 # A handler answers a reply it understands with a text, or None to pass it on.
 Handler = Callable[[Session, Reply], str | None]
-_handlers: list[Handler] = []
+_handlers: list[tuple[str, Handler]] = []
+OUTCOME_LENGTH = 32
 
 
-def register(handler: Handler) -> None:
-    if handler not in _handlers:
-        _handlers.append(handler)
+def register(handler: Handler, name: str | None = None) -> None:
+    """Offer ``handler`` every reply that is not STOP, START or HELP; the replies it
+    answers are kept with ``name`` (default: the function's name) as their outcome."""
+    if all(known is not handler for _name, known in _handlers):
+        _handlers.append(((name or handler.__name__)[:OUTCOME_LENGTH], handler))
 
 
 TEXTS = {
@@ -77,21 +92,56 @@ def _language(session: Session, reply: Reply, word: str) -> str:
     return "en" if word in ENGLISH_WORDS else "lv"
 
 
-def route(session: Session, reply: Reply, *, secret: str | bytes, subscribe_url: str) -> str:
-    """Handle one reply; return the answer to send back on the same channel."""
-    word = _first_word(reply.text)
-    language = _language(session, reply, word)
+def _sender(session: Session, reply: Reply) -> tuple[int | None, int | None]:
+    """The contact at the reply's address and the alert last sent there, if any."""
+    channels = PHONE_CHANNELS if reply.channel in PHONE_CHANNELS else (reply.channel,)
+    contact_id = session.scalar(
+        select(ContactAddress.contact_id)
+        .where(ContactAddress.address == reply.address, ContactAddress.channel.in_(channels))
+        .order_by(ContactAddress.contact_id).limit(1)
+    )
+    alert_id = session.scalar(
+        select(Delivery.alert_id)
+        .where(Delivery.address == reply.address, Delivery.channel == reply.channel,
+               Delivery.sent_at.is_not(None))
+        .order_by(Delivery.sent_at.desc(), Delivery.id.desc()).limit(1)
+    )
+    return contact_id, alert_id
+
+
+def _answer(session: Session, reply: Reply, word: str, language: str, *,
+            secret: str | bytes, subscribe_url: str) -> tuple[str, str]:
+    """(outcome, answer) of one reply."""
     if word in STOP_WORDS and reply.channel == "sms":
         try:
             subscriptions.erase(session, reply.address, secret=secret)
         except subscriptions.SubscriptionError:
-            return TEXTS["not_subscribed"][language]
-        return TEXTS["stopped"][language]
+            return "stop", TEXTS["not_subscribed"][language]
+        return "stop", TEXTS["stopped"][language]
     if word in START_WORDS:
-        return TEXTS["start"][language].format(url=subscribe_url)
-    if word not in HELP_WORDS:
-        for handler in _handlers:
-            answer = handler(session, reply)
-            if answer is not None:
-                return answer
-    return TEXTS["help"][language]
+        return "start", TEXTS["start"][language].format(url=subscribe_url)
+    if word in HELP_WORDS:
+        return "help", TEXTS["help"][language]
+    for name, handler in _handlers:
+        answer = handler(session, reply)
+        if answer is not None:
+            return name, answer
+    return "unknown", TEXTS["help"][language]
+
+
+def route(session: Session, reply: Reply, *, secret: str | bytes, subscribe_url: str) -> str:
+    """Handle one reply and keep it; return the answer to send back on the same channel."""
+    word = _first_word(reply.text)
+    language = _language(session, reply, word)
+    contact_id, alert_id = _sender(session, reply)
+    outcome, answer = _answer(session, reply, word, language, secret=secret,
+                              subscribe_url=subscribe_url)
+    address = reply.address
+    if outcome == "stop":  # the sender's data is gone: keep the STOP, not who sent it
+        address, contact_id = subscriptions.pseudonym(secret, reply.address), None
+    session.add(InboundMessage(
+        channel=reply.channel, address=address, text=reply.text[:TEXT_LENGTH],
+        received_at=clock.now(), outcome=outcome, contact_id=contact_id, alert_id=alert_id,
+    ))
+    session.flush()
+    return answer

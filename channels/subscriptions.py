@@ -39,6 +39,7 @@ from sargs.channels.models import (
     Contact,
     ContactAddress,
     Delivery,
+    InboundMessage,
     SubscriptionCode,
 )
 
@@ -365,6 +366,12 @@ def export_contact(session: Session, contact: Contact) -> dict[str, Any]:
              "sent_at": _iso(d.sent_at), "delivered_at": _iso(d.delivered_at)}
             for d in deliveries
         ],
+        "replies": [
+            {"channel": r.channel, "text": r.text, "received_at": _iso(r.received_at)}
+            for r in session.scalars(
+                select(InboundMessage).where(InboundMessage.address.in_(
+                    [a.address for a in contact.addresses])).order_by(InboundMessage.id))
+        ],
     }
 
 
@@ -389,6 +396,9 @@ def erase_contact(session: Session, contact: Contact, *, secret: str | bytes) ->
             .values(address=pseudonym(secret, address))
         )
         changed += result.rowcount
+        # Their replies too (channels/inbound.py keeps every reply for the operators).
+        session.execute(update(InboundMessage).where(InboundMessage.address == address)
+                        .values(address=pseudonym(secret, address), contact_id=None))
     session.execute(delete(SubscriptionCode).where(SubscriptionCode.phone.in_(addresses)))
     session.delete(contact)
     session.flush()

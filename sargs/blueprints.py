@@ -26,7 +26,7 @@ def register_all(app: Flask) -> None:
     from sargs.audit import views as audit
     from sargs.auth import views as auth
     from sargs.cad import views as cad
-    from sargs.channels import contacts_views, notices_views, subscribe_views
+    from sargs.channels import contacts_views, notices_views, replies_views, subscribe_views
     from sargs.channels import views as channels
     from sargs.channels import webhooks as channel_webhooks
     from sargs.exercises import views as exercises
@@ -47,6 +47,7 @@ def register_all(app: Flask) -> None:
     app.register_blueprint(contacts_views.bp)
     app.register_blueprint(subscribe_views.bp)
     app.register_blueprint(notices_views.bp)
+    app.register_blueprint(replies_views.bp)
     app.register_blueprint(subscribe_views.api_bp)
     from sargs.channels.ledger import health as channels_health
 

@@ -38,6 +38,7 @@ class NavItem:
 NAVIGATION: tuple[NavItem, ...] = (
     NavItem("warnings.index", _l("Warnings"), _l("LVĢMC weather warnings and their escalation")),
     NavItem("channels.index", _l("Alerts"), _l("Alert campaigns, approval and delivery ledger")),
+    NavItem("replies.index", _l("Replies"), _l("Replies to alerts that wait for an operator")),
     NavItem("contacts.index", _l("Contacts"), _l("Staff, institutions and paging groups alerts reach")),
     NavItem("cad.index", _l("Reports"), _l("Resident reports of the 8787 line and their routing")),
     NavItem("shelters.index", _l("Shelters"), _l("Shelter register, occupancy and public map")),
