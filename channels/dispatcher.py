@@ -28,7 +28,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from sargs import clock
-from sargs.channels import alerts, ledger, rates
+from sargs.channels import alerts, ledger, rates, telegram_bot
 from sargs.channels.adapters import Adapter, Outgoing, PermanentError, RetryableError
 from sargs.channels.models import Alert, Contact, Delivery
 
@@ -225,6 +225,8 @@ class Dispatcher:
         elif isinstance(error, PermanentError):
             ledger.move(session, item.message.delivery_id, "undeliverable",
                         last_error=error.reason[:ERROR_LENGTH])
+            if error.reason.startswith("Telegram 403"):  # blocked: stop using that chat
+                telegram_bot.chat_blocked(session, item.message.address)
             self._fall_back(session, item)
         else:  # an adapter bug or a dropped connection: retry
             log.error("adapter %s failed", item.message.channel, exc_info=error)

@@ -44,6 +44,9 @@ def register_all(app: Flask) -> None:
     app.register_blueprint(areas_api.bp)
     app.register_blueprint(activations_api.bp)
     app.register_blueprint(channel_webhooks.bp)
+    from sargs.channels import telegram_webhook
+
+    app.register_blueprint(telegram_webhook.bp)
     app.register_blueprint(contacts_views.bp)
     app.register_blueprint(subscribe_views.bp)
     app.register_blueprint(notices_views.bp)

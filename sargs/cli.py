@@ -82,6 +82,7 @@ def run_command(host: str | None, port: int | None) -> None:
     scheduler = start_background(app)
     worker_lock = worker.single_worker_lock(settings)
     dispatcher = worker.start_thread(app) if worker_lock else None
+    bot = _start_bot(app)
     click.echo(f"Sargs is running at http://{host}:{port}/")
     if scheduler is None:
         click.echo("Another scheduler runs against this database; this process only serves the web.")
@@ -89,11 +90,56 @@ def run_command(host: str | None, port: int | None) -> None:
     try:
         waitress.serve(app, host=host, port=port, threads=settings.web_threads, ident="sargs")
     finally:
+        _stop_bot(bot)
         if dispatcher is not None:
             dispatcher[1].set()
         if scheduler is not None:
             scheduler.shutdown(wait=False)
             _state().scheduler_lock.release()
+
+
+def _start_bot(app: Flask) -> Any:
+    """The residents' Telegram bot beside the web server, when a bot token is set; a bot
+    that cannot start must not keep the web and the alerts from running."""
+    from sargs.channels import telegram_bot_runner
+
+    try:
+        return telegram_bot_runner.start(app)
+    except Exception as error:  # Telegram unreachable, a wrong token …
+        click.echo(f"The Telegram bot did not start ({type(error).__name__}); "
+                   "alerts are still sent.")
+        return None
+
+
+def _stop_bot(bot: Any) -> None:
+    from sargs.channels import telegram_bot_runner
+
+    telegram_bot_runner.stop(bot)
+
+
+@cli.command("bot")
+@with_appcontext
+def bot_command() -> None:
+    """The residents' Telegram bot alone (polling; in webhook mode: register the webhook)."""
+    from sargs.channels import telegram_bot_runner
+    from sargs.channels.telegram_webhook import webhook_url
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    settings = _state().settings
+    if settings.telegram_bot_token is None:
+        raise click.ClickException("TELEGRAM_BOT_TOKEN is not set")
+    bot = telegram_bot_runner.start(app)
+    if bot is None:
+        raise click.ClickException("another process already polls this bot")
+    if settings.telegram_bot_mode == "webhook":
+        _stop_bot(bot)
+        click.echo(f"Webhook registered at {webhook_url(settings)}; the web server answers it.")
+        return
+    click.echo("Telegram bot running; Ctrl+C stops it.")
+    try:
+        _wait_for_stop()
+    finally:
+        _stop_bot(bot)
 
 
 @cli.command("worker")

@@ -60,9 +60,11 @@ def handlers() -> dict[str, TickHandler]:
 class SchedulerLock:
     """Keeps a second scheduler from running against the same database."""
 
-    def __init__(self, engine: Any, instance_path: Path) -> None:
-        self.engine = engine
-        self.instance_path = instance_path
+    def __init__(self, engine: Any, instance_path: Path, key: int = SCHEDULER_LOCK_KEY,
+                 name: str = "scheduler") -> None:
+        # ``key`` and ``name`` let another single-holder part (the Telegram bot's poller)
+        # lock the same way.
+        self.engine, self.instance_path, self.key, self.name = engine, instance_path, key, name
         self._connection: Any = None
         self._file: Any = None
 
@@ -70,7 +72,7 @@ class SchedulerLock:
         if self.engine.dialect.name == "postgresql":
             self._connection = self.engine.connect()
             got = self._connection.execute(
-                text("SELECT pg_try_advisory_lock(:k)"), {"k": SCHEDULER_LOCK_KEY}
+                text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}
             ).scalar()
             self._connection.commit()
             if not got:
@@ -78,7 +80,7 @@ class SchedulerLock:
                 self._connection = None
             return bool(got)
         self.instance_path.mkdir(parents=True, exist_ok=True)
-        self._file = (self.instance_path / "scheduler.lock").open("w")
+        self._file = (self.instance_path / f"{self.name}.lock").open("w")
         try:
             fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -97,7 +99,7 @@ class SchedulerLock:
                         "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
                         "AND objid = :k AND pid = pg_backend_pid() AND granted"
                     ),
-                    {"k": SCHEDULER_LOCK_KEY},
+                    {"k": self.key},
                 ).scalar()
                 self._connection.commit()
                 return bool(held)

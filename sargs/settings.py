@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     # Provider endpoints (tests and the demo point them at the simulators).
     twilio_api_url: str = "https://api.twilio.com"
     telegram_api_url: str = "https://api.telegram.org"
+    # The residents' bot reads updates by long polling, or Telegram posts them to
+    # /channels/telegram/webhook with this secret (default: derived from the secret key).
+    telegram_bot_mode: Literal["polling", "webhook"] = "polling"
+    telegram_webhook_secret: SecretStr | None = None
     smtp_url: str | None = None  # smtp://user:password@host:587 or smtps://…
     email_from: str = "sargs@localhost"  # the sender address of e-mail alerts
     pbx_ami_url: str | None = None  # ami://user:secret@host:5038
@@ -143,6 +147,15 @@ class Settings(BaseSettings):
             limits = []
         if not limits or any(limit.amount < 1 for limit in limits):
             raise ValueError("expected a rate such as '10 per minute'")
+        return value
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _check_webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram accepts 1-256 characters A-Z, a-z, 0-9, _ and - as a secret token.
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}",
+                                                  value.get_secret_value()):
+            raise ValueError("1-256 characters: letters, digits, _ and -")
         return value
 
     @field_validator("languages")

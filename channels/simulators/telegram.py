@@ -29,7 +29,7 @@ import urllib.request
 from collections import deque
 from email.parser import BytesParser
 from email.policy import HTTP
-from typing import Any
+from typing import Any, NamedTuple
 
 from sargs import clock
 from sargs.channels.simulators.base import HttpRequest, HttpResponse, HttpSimulator, Record
@@ -43,6 +43,13 @@ DEFAULT_UPDATES = {"message", "edited_message", "channel_post", "edited_channel_
 SENDS = {"sendmessage", "sendlocation", "sendphoto", "senddocument", "sendvenue"}
 NOT_MODIFIED = ("Bad Request: message is not modified: specified new message content and reply "
                 "markup are exactly the same as a current content and reply markup of the message")
+
+
+class Upload(NamedTuple):
+    """A file the bot uploaded (multipart)."""
+
+    filename: str
+    content: bytes
 
 
 class ApiError(Exception):
@@ -103,6 +110,7 @@ class TelegramSimulator(HttpSimulator):
         self.answers = Record()    # callback query id -> answerCallbackQuery parameters
         self.requests = Record()   # method -> parameters of every call
         self.webhook_posts = Record()  # update id -> {url, status}
+        self.documents = Record()  # chat id -> {file_name, content} of every file sent
         self.blocked: set[int] = set()
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.webhook: dict[str, Any] | None = None
@@ -281,7 +289,8 @@ class TelegramSimulator(HttpSimulator):
             for part in BytesParser(policy=HTTP).parsebytes(head + request.body).iter_parts():
                 name = part.get_param("name", header="content-disposition")
                 payload = part.get_payload(decode=True) or b""
-                params[name] = payload if part.get_filename() else payload.decode("utf-8")
+                filename = part.get_filename()
+                params[name] = Upload(filename, payload) if filename else payload.decode("utf-8")
         else:
             params.update({k: v[-1] for k, v in request.form().items()})
         return {k: _decoded(v) for k, v in params.items()}
@@ -411,6 +420,19 @@ class TelegramSimulator(HttpSimulator):
         if len(str(text)) > 4096:
             raise ApiError(400, "Bad Request: message is too long")
         return self._send("sendMessage", params, text=str(text))
+
+    def _api_senddocument(self, params: dict[str, Any]) -> Any:
+        upload = params.get("document")
+        if not isinstance(upload, Upload):  # a file_id or URL: Telegram would fetch it
+            self._target(params)
+            raise ApiError(400, "Bad Request: there is no document in the request")
+        document = {"file_name": upload.filename, "file_size": len(upload.content),
+                    "file_id": f"doc{len(self.documents) + 1}", "file_unique_id": "u"}
+        message = self._send("sendDocument", params, document=document,
+                             caption=str(params.get("caption") or ""))
+        self.documents.add(message["chat"]["id"], {"file_name": upload.filename,
+                                                   "content": upload.content})
+        return message
 
     def _api_sendlocation(self, params: dict[str, Any]) -> Any:
         location = {"latitude": _number(params, "latitude", float),
