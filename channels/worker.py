@@ -53,7 +53,8 @@ def run(app: Any, stop: threading.Event) -> None:
         log.warning("no channel is configured; deliveries wait as 'channel not configured'")
     dispatcher = Dispatcher(state.sessionmaker, adapters,
                             budgets=budgets_for(adapters, state.settings),
-                            concurrency=state.settings.worker_concurrency)
+                            concurrency=state.settings.worker_concurrency,
+                            lease_seconds=state.settings.worker_lease_seconds)
     while not stop.is_set():
         try:
             busy = dispatcher.run_once()

@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     # Messages one worker has in flight at once (and at most this many rows are left
     # ambiguous by a crash of that worker).
     worker_concurrency: int = Field(64, ge=1, le=1024)
+    # Seconds a worker holds claimed rows; a crashed worker's rows are reconciled after it.
+    worker_lease_seconds: float = Field(30, ge=2, le=3600)
     login_rate_limit: str = "10 per minute"
     login_lockout_failures: int = Field(5, ge=1, le=100)
     login_lockout_minutes: int = Field(15, ge=1, le=1440)

@@ -35,11 +35,11 @@ _counter = itertools.count()
 
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
-    """Browser tests belong to the SQLite pass; on PostgreSQL they are deselected."""
-    if not ON_POSTGRES:
-        return
-    kept = [item for item in items if "browser" not in item.keywords]
-    deselected = [item for item in items if "browser" in item.keywords]
+    """Browser tests belong to the SQLite pass and are deselected on PostgreSQL;
+    ``postgres`` tests (many workers on one ledger) are deselected on SQLite."""
+    other_pass = "browser" if ON_POSTGRES else "postgres"
+    kept = [item for item in items if item.get_closest_marker(other_pass) is None]
+    deselected = [item for item in items if item.get_closest_marker(other_pass) is not None]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = kept

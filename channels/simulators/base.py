@@ -7,6 +7,7 @@ import heapq
 import json
 import logging
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -275,6 +276,12 @@ class _Server(ThreadingHTTPServer):
         super().__init__(address, _Handler)
         self.respond = respond
         self.connections: set[socket.socket] = set()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that went away (timed out, or was killed) is no simulator error.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 class HttpSimulator(Simulator):
