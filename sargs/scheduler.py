@@ -110,6 +110,12 @@ class SchedulerLock:
 
     def release(self) -> None:
         if self._connection is not None:
+            # Closing only returns the connection to the pool, still holding the lock.
+            try:
+                self._connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
+                self._connection.commit()
+            except Exception:  # the connection died, and the lock with it
+                log.warning("could not unlock %s; its connection is gone", self.name)
             self._connection.close()
             self._connection = None
         if self._file is not None:

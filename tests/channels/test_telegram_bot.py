@@ -346,3 +346,80 @@ def test_a_genuine_webhook_update_is_answered(webhook_wiring, telegram):
         assert (contact.areas, contact.levels) == (["LV023"], ["red"])
     finally:
         telegram_bot_runner.stop(started)
+
+
+# --- staff acknowledgements ----------------------------------------------------
+
+
+def test_a_staff_member_acknowledges_with_the_button_under_the_alert(wiring, telegram, bot,
+                                                                      users):
+    from sargs.channels.models import Acknowledgement
+    from tests.channels.adapters_helpers import send_staff_alert
+    from tests.channels.engine_helpers import commission_member
+
+    staff_chat = 4701
+    with wiring.sessions() as db:
+        member = commission_member(db, "Kārlis", "+37120000701", str(staff_chat))
+        db.commit()
+        member_id = member.id
+    telegram.add_chat(staff_chat)
+    author = users.create("olga", "operator")
+    send_staff_alert(wiring, author.id, ["telegram"], "commission", ack_required=True)
+    drain(wiring.dispatcher())
+    [alert_message] = until_said(telegram, 1, staff_chat)
+    assert alert_message.startswith("Oranžais brīdinājums")
+    assert list(buttons(said(telegram, staff_chat)[0])) == ["Apstiprināt ✅"]
+
+    message_id = said(telegram, staff_chat)[0]["message_id"]
+    telegram.user_presses(staff_chat, message_id, buttons(said(telegram, staff_chat)[0])[
+        "Apstiprināt ✅"])
+    edited = lambda: [e for e in telegram.chats.of(staff_chat)  # noqa: E731
+                      if e["kind"] == "editMessageReplyMarkup"]
+    assert wait_until(lambda: edited() != [])
+    assert edited()[0]["reply_markup"]["inline_keyboard"][0][0]["text"] == "✅ Apstiprināts"
+    [(_, answer)] = telegram.answers.all()
+    assert answer["text"].startswith("Paldies, jūsu apstiprinājums ir saņemts")
+    with wiring.sessions() as db:
+        [ack] = db.scalars(select(Acknowledgement))
+        assert (ack.contact_id, ack.via) == (member_id, "telegram")
+
+
+def test_a_foreign_chat_cannot_acknowledge_someone_elses_alert(wiring, telegram, bot, users):
+    from sargs.channels.models import Acknowledgement, Delivery
+    from tests.channels.adapters_helpers import send_staff_alert
+    from tests.channels.engine_helpers import commission_member
+
+    with wiring.sessions() as db:
+        commission_member(db, "Kārlis", "+37120000702", "4702")
+        db.commit()
+    telegram.add_chat(4702)
+    send_staff_alert(wiring, users.create("olga", "operator").id, ["telegram"], "commission",
+                     ack_required=True)
+    drain(wiring.dispatcher())
+    with wiring.sessions() as db:
+        delivery_id = db.scalar(select(Delivery.id))
+    telegram.user_presses(CHAT, 1, f"ack:{delivery_id}")  # a stranger forging the button
+    assert wait_until(lambda: len(telegram.answers) == 1)
+    [(_, answer)] = telegram.answers.all()
+    assert answer["text"] == "Apstiprinājums nav saņemts."
+    with wiring.sessions() as db:
+        assert db.scalar(select(func.count()).select_from(Acknowledgement)) == 0
+
+
+# --- one poller ----------------------------------------------------------------
+
+
+def test_only_one_process_polls_the_bot(wiring, telegram):
+    first = telegram_bot_runner.start(wiring.app)
+    try:
+        assert first is not None
+        assert telegram_bot_runner.start(wiring.app) is None  # the lock is held
+        [question] = user(telegram, "user_sends", "/help")
+        assert question.startswith("Sargs — Jelgavas")
+        assert {c["command"] for c in telegram.commands["lv"]} == {
+            "start", "settings", "mydata", "stop", "help"}
+    finally:
+        telegram_bot_runner.stop(first)
+    second = telegram_bot_runner.start(wiring.app)  # released on stop
+    assert second is not None
+    telegram_bot_runner.stop(second)
