@@ -28,6 +28,11 @@ from sargs.settings import Settings
 SUBJECT_MAX = 78
 TIMEOUT_S = 30.0
 SENDER_NAME = "Sargs"
+# Under every alert's HTML part, with the resident's personal link (channels/email_subscriptions.py).
+UNSUBSCRIBE_TEXTS = {
+    "lv": "Atteikties no e-pasta brīdinājumiem vai apskatīt savus datus",
+    "en": "Unsubscribe from e-mail alerts or see your data",
+}
 
 
 def subject_of(text: str) -> str:
@@ -53,8 +58,9 @@ def html_of(text: str, language: str) -> str:
             f'<head><meta charset="utf-8"></head>\n<body>\n{body}\n</body>\n</html>\n')
 
 
-def build_message(message: Outgoing, sender: str) -> EmailMessage:
-    """One recipient's e-mail: a text part and an HTML alternative, both UTF-8."""
+def build_message(message: Outgoing, sender: str, unsubscribe_url: str | None = None) -> EmailMessage:
+    """One recipient's e-mail: a text part and an HTML alternative, both UTF-8; with
+    ``unsubscribe_url`` also the List-Unsubscribe header and a link under the HTML text."""
     mail = EmailMessage()
     mail["From"] = formataddr((SENDER_NAME, sender))
     mail["To"] = message.address
@@ -64,7 +70,13 @@ def build_message(message: Outgoing, sender: str) -> EmailMessage:
     mail["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies
     mail["Content-Language"] = message.language
     mail.set_content(message.text, charset="utf-8")
-    mail.add_alternative(html_of(message.text, message.language), subtype="html", charset="utf-8")
+    document = html_of(message.text, message.language)
+    if unsubscribe_url:
+        mail["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        label = UNSUBSCRIBE_TEXTS.get(message.language, UNSUBSCRIBE_TEXTS["en"])
+        document = document.replace("</body>", f'<p><small><a href="{html.escape(unsubscribe_url)}">'
+                                    f"{html.escape(label)}</a></small></p>\n</body>")
+    mail.add_alternative(document, subtype="html", charset="utf-8")
     return mail
 
 
@@ -85,6 +97,9 @@ class EmailAdapter:
         self.password = unquote(url.password) if url.password else ""
         self.sender = settings.email_from
         self.rate_per_second = rate_per_second
+        from sargs.channels.email_subscriptions import unsubscribe_link
+
+        self.unsubscribe_link = unsubscribe_link(settings)
 
     def _connect(self) -> smtplib.SMTP:
         context = ssl.create_default_context()
@@ -106,7 +121,10 @@ class EmailAdapter:
         return smtp
 
     def send(self, message: Outgoing) -> str:
-        mail = build_message(message, self.sender)
+        # Alerts carry the resident's unsubscribe link; a mail without a ledger row
+        # (delivery id 0: a subscription's confirmation) does not.
+        link = self.unsubscribe_link(message.address) if message.delivery_id else None
+        mail = build_message(message, self.sender, link)
         try:
             smtp = self._connect()
             try:

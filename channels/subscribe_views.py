@@ -31,7 +31,7 @@ from pydantic import BaseModel, Field
 from sargs import clock
 from sargs.areas.service import home_areas
 from sargs.auth.access import api_scopes, public, roles
-from sargs.channels import subscriptions
+from sargs.channels import email_subscriptions, subscriptions
 from sargs.channels.consent import CONSENT_VERSION, consent_text
 from sargs.channels.ledger import configured_channels
 from sargs.channels.models import SubscriptionCode
@@ -78,6 +78,16 @@ REASONS = {
     "not_subscribed": _l("This number is not subscribed."),
     "channel": _l("Choose SMS or voice call."),
     "landline_sms": _l("A landline cannot receive SMS; choose a voice call."),
+    "email": _l("Enter an e-mail address, e.g. vards@example.lv."),
+    "too_many_mails": _l("At most 3 confirmation e-mails an hour can be sent to one address. "
+                         "Please try again later."),
+    "mail_not_sent": _l("The e-mail could not be sent. Please try again later or call 8787."),
+    "token_unknown": _l("This link is not valid. Check that it was copied whole, or "
+                        "subscribe again."),
+    "email_not_subscribed": _l("This address is not subscribed (any more)."),
+    "token_used": _l("This link was already used: the address is subscribed."),
+    "token_expired": _l("This link has expired (it is valid for 24 hours). Please subscribe "
+                        "again."),
 }
 
 
@@ -365,6 +375,148 @@ def erase_data() -> Any:
         return redirect(url_for("subscribe.manage"))
     sess.commit()
     session.pop("manage_code", None)
+    return render_template("subscribe/erased.html")
+
+
+# --- e-mail: double opt-in by a button, "my data" by the link in every alert ------
+
+
+class EmailSubscribeForm(BaseModel):
+    email: str = Field(min_length=1, max_length=254)
+    language: Literal["lv", "en"] = "lv"
+    areas: list[str] = []
+    levels: Literal["all", "orange_red", "red"] = "orange_red"
+    consent: bool = False
+    website: str = ""  # the honeypot
+
+
+def _mailer() -> email_subscriptions.SendMail | None:
+    """The configured e-mail adapter as a ``send_mail``, or None without SMTP settings."""
+    config = settings()
+    if "email" not in configured_channels(config):
+        return None
+    from sargs.channels.email import EmailAdapter
+
+    return email_subscriptions.mail_sender(EmailAdapter(config))
+
+
+def _email_start_page(errors: dict[str, str] | None = None,
+                      values: dict[str, Any] | None = None, status: int = 200,
+                      unavailable: bool = False) -> Any:
+    chosen = values or {"areas": _area_codes(), "levels": subscriptions.DEFAULT_LEVELS}
+    return render_template(
+        "subscribe/email_start.html", errors=errors or {}, values=chosen, areas=_areas(),
+        level_labels=LEVEL_LABELS, language_labels=LANGUAGE_LABELS,
+        consent=consent_text((values or {}).get("language") or _page_language()),
+        consent_version=CONSENT_VERSION, unavailable=unavailable, honeypot=HONEYPOT,
+    ), status
+
+
+@bp.route("/email", methods=["GET", "POST"])
+@public
+@limiter.limit(START_LIMIT, methods=["POST"])
+def email_start() -> Any:
+    if request.method == "GET":
+        return _email_start_page(unavailable=_mailer() is None)
+    values = {**_form_values(), "email": request.form.get("email", "")}
+    try:
+        data = form_data(EmailSubscribeForm)
+    except InputError as exc:
+        return _email_start_page(exc.errors, values, 422)
+    if data.website:  # a robot: answer as if sent, send nothing
+        return redirect(url_for("subscribe.email_sent"))
+    send = _mailer()
+    if send is None:
+        return _email_start_page({}, values, 503, unavailable=True)
+    sess = db_session()
+    try:
+        email_subscriptions.start(
+            sess, data.email, data.language, data.areas, subscriptions.levels_of(data.levels),
+            data.consent, send_mail=send, secret=_secret(), base_url=settings().base_url,
+            allowed_areas=_area_codes(), languages=settings().languages,
+        )
+    except SubscriptionError as exc:
+        sess.rollback()
+        return _email_start_page(_error(exc), values,
+                                 429 if exc.reason == "too_many_mails" else 422)
+    sess.commit()
+    return redirect(url_for("subscribe.email_sent"))
+
+
+@bp.route("/email/sent")
+@public
+def email_sent() -> Any:
+    return render_template("subscribe/email_sent.html")
+
+
+def _link_refused(exc: SubscriptionError) -> Any:
+    status = 404 if exc.reason in ("token_unknown", "email_not_subscribed") else 410
+    return render_template("subscribe/email_link.html", error=_error(exc)[exc.field]), status
+
+
+@bp.route("/email/confirm/<token>", methods=["GET", "POST"])
+@public
+@limiter.limit(CODE_LIMIT, methods=["POST"])
+def email_confirm(token: str) -> Any:
+    """GET shows the button and changes nothing (mail scanners open links); POST confirms."""
+    sess = db_session()
+    try:
+        if request.method == "GET":
+            row = email_subscriptions.pending(sess, token, secret=_secret())
+            sess.rollback()
+            names = {area.code: area.name for area in _areas()}
+            return render_template(
+                "subscribe/email_confirm.html", token=token, choices=row.choices,
+                area_names=names, language_labels=LANGUAGE_LABELS,
+                level_label=LEVEL_LABELS.get(subscriptions.choice_of(row.choices["levels"])
+                                             or "", ""))
+        email_subscriptions.confirm(sess, token, secret=_secret())
+    except SubscriptionError as exc:
+        sess.rollback()
+        return _link_refused(exc)
+    sess.commit()
+    return render_template("subscribe/email_done.html")
+
+
+@bp.route("/email/my/<token>")
+@public
+def email_data(token: str) -> Any:
+    sess = db_session()
+    try:
+        data = email_subscriptions.export(sess, token, secret=_secret())
+    except SubscriptionError as exc:
+        return _link_refused(exc)
+    names = {area.code: area.name for area in _areas()}
+    return render_template(
+        "subscribe/email_data.html", data=data, token=token, area_names=names,
+        level_label=LEVEL_LABELS.get(subscriptions.choice_of(data["levels"]) or "", ""),
+        language_labels=LANGUAGE_LABELS)
+
+
+@bp.route("/email/my/<token>/export")
+@public
+def email_export(token: str) -> Any:
+    try:
+        data = email_subscriptions.export(db_session(), token, secret=_secret())
+    except SubscriptionError as exc:
+        return _link_refused(exc)
+    body = json.dumps(data, ensure_ascii=False, indent=2)
+    return Response(body, mimetype="application/json", headers={
+        "Content-Disposition": 'attachment; filename="sargs-my-data.json"',
+        "Cache-Control": "no-store"})
+
+
+@bp.route("/email/my/<token>/erase", methods=["POST"])
+@public
+@limiter.limit(CODE_LIMIT)
+def email_erase(token: str) -> Any:
+    sess = db_session()
+    try:
+        email_subscriptions.unsubscribe(sess, token, secret=_secret())
+    except SubscriptionError as exc:
+        sess.rollback()
+        return _link_refused(exc)
+    sess.commit()
     return render_template("subscribe/erased.html")
 
 
