@@ -32,6 +32,7 @@ from sargs.channels.rates import RATES
 from sargs.channels.sip_messages import (
     ALLOW,
     AUTO_ANSWER,
+    DEFAULT_PORT,
     Dialog,
     Request,
     Response,
@@ -64,7 +65,9 @@ class SipAdapter:
         assert settings.sip_proxy is not None
         host, port = proxy_address(settings.sip_proxy)
         self.proxy = (socket.gethostbyname(host), port)
-        self.domain = host
+        self.host = host
+        # The extension's URI names the PBX as it is reached (the port when not 5060).
+        self.domain = host if port == DEFAULT_PORT else f"{host}:{port}"
         self.user = settings.sip_user
         self.password = settings.sip_password.get_secret_value() if settings.sip_password else ""
         self.from_uri = settings.sip_from or f"sip:{self.user or 'sargs'}@{host}"
@@ -145,7 +148,7 @@ class Call:
     def invite(self) -> None:
         host, rtp_port = self.dialog.local[0], self.rtp.getsockname()[1]
         offer = sdp_offer(host, rtp_port, random.randrange(1, 2**31))
-        auto_answer = tuple(line.format(host=self.adapter.domain) for line in AUTO_ANSWER)
+        auto_answer = tuple(line.format(host=self.adapter.host) for line in AUTO_ANSWER)
         credentials: tuple[str, ...] = ()
         for _attempt in range(2):
             data, branch = self.dialog.request(

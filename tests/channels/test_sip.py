@@ -1,0 +1,374 @@
+"""The SIP paging adapter against SIPp playing the paging phone (and the PBX's
+challenge) on 127.0.0.1: what the phone received — the INVITE with its
+auto-answer headers, the RTP audio — equals what the ledger says.
+
+SIPp (Debian's sip-tester), espeak-ng and sox are needed; without them these
+tests skip, unless SARGS_REQUIRE_BROWSER=1 (CI), where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import struct
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import select
+
+from sargs import clock
+from sargs.channels import alerts, sip, sip_audio
+from sargs.channels.adapters import Outgoing, RetryableError
+from sargs.channels.contacts import add_to_group, ensure_group, register_contact
+from sargs.channels.dispatcher import drain
+from sargs.channels.models import Alert, Delivery
+from sargs.channels.simulators.smtp import SmtpSimulator
+from sargs.channels.sip_messages import Response, authorization, proxy_address
+from sargs.settings import SettingsError, load_settings
+from tests.channels.adapters_helpers import drain_paced, send_staff_alert, wired
+from tests.channels.engine_helpers import public_orange
+
+SCENARIOS = Path(__file__).parent / "sipp"
+LV_TEXT = "Trauksme. Dodieties uz patvertni."
+SHORT = {"lv": "Trauksme.", "en": "Alarm."}
+
+
+def _require(*programs: str) -> None:
+    missing = [p for p in programs if shutil.which(p) is None]
+    if not missing:
+        return
+    reason = f"{', '.join(missing)} not installed (apt-get install sip-tester espeak-ng sox)"
+    if os.environ.get("SARGS_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{reason}, and SARGS_REQUIRE_BROWSER=1 (CI) requires the SIP tests",
+                    pytrace=False)
+    pytest.skip(reason)
+
+
+def _free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Phone:
+    """SIPp answering one call as ``scenario`` says, and an RTP sink for the audio
+    its 200 OK asks for. ``status`` fills reject.xml's final response."""
+
+    def __init__(self, folder: Path, scenario: str, status: str = "", **keys: str) -> None:
+        self.port = _free_udp_port()
+        self.sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sink.bind(("127.0.0.1", 0))
+        self.sink.settimeout(0.2)
+        self.packets: list[bytes] = []
+        self._stop = threading.Event()
+        self._listener = threading.Thread(target=self._listen, daemon=True)
+        self._listener.start()
+        name = f"{scenario}-{self.port}"
+        script = folder / f"{name}.xml"
+        script.write_text((SCENARIOS / f"{scenario}.xml").read_text().replace("@STATUS@", status))
+        self.log = folder / f"{name}-messages.log"
+        self.errors = folder / f"{name}-errors.log"
+        keys = {"rtp_port": str(self.sink.getsockname()[1]), **keys}
+        command = ["sipp", "-sf", str(script), "-i", "127.0.0.1", "-p", str(self.port),
+                   "-mp", str(_free_udp_port()), "-m", "1", "-nostdin", "-skip_rlimit",
+                   "-trace_msg", "-message_file", str(self.log),
+                   "-trace_err", "-error_file", str(self.errors),
+                   "-timeout", "60", "-timeout_error"]
+        for key, value in keys.items():
+            command += ["-key", key, value]
+        self.process = subprocess.Popen(command, cwd=folder, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.STDOUT)
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _listen(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.packets.append(self.sink.recv(2048))
+            except TimeoutError:
+                continue
+
+    def finished(self) -> int:
+        """SIPp's exit status once its one call is over: 0 when the scenario passed."""
+        status = self.process.wait(timeout=30)
+        if status and self.errors.exists():
+            print(self.errors.read_text())
+        return status
+
+    def received(self, method: str) -> list[str]:
+        """The requests SIPp received with this method, as text."""
+        blocks = self.log.read_text().split("\n-----------------------------------------------")
+        messages = [block.split("\n\n", 1)[1].strip() for block in blocks
+                    if "message received" in block]
+        return [m for m in messages if m.startswith(f"{method} ")]
+
+    def rtp(self) -> list[tuple[int, int, int, int, int, bytes]]:
+        """(marker, payload type, sequence, timestamp, SSRC, payload) of each packet."""
+        out = []
+        for packet in self.packets:
+            first, second, sequence, timestamp, ssrc = struct.unpack("!BBHII", packet[:12])
+            assert first >> 6 == 2  # RTP version 2
+            out.append((second >> 7, second & 0x7F, sequence, timestamp, ssrc, packet[12:]))
+        return out
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        self._stop.set()
+        self._listener.join()
+        self.sink.close()
+
+
+@pytest.fixture
+def phones(tmp_path) -> Iterator[Any]:
+    """Start phones with ``phones(scenario, status=…, key=value…)``; all stop afterwards."""
+    _require("sipp", "espeak-ng", "sox")
+    started: list[Phone] = []
+
+    def start(scenario: str, status: str = "", **keys: str) -> Phone:
+        started.append(Phone(tmp_path, scenario, status, **keys))
+        return started[-1]
+
+    yield start
+    for phone in started:
+        phone.close()
+
+
+def _header(message: str, name: str) -> str:
+    for line in message.splitlines():
+        if line.lower().startswith(name.lower() + ":"):
+            return line.split(":", 1)[1].strip()
+    return ""
+
+
+def _paging_group(db, *extensions: str) -> None:
+    group = ensure_group(db, "skalruni", "Domes skaļruņi", "paging")
+    for extension in extensions:
+        add_to_group(db, group, register_contact(db, f"Skaļruņi {extension}",
+                                                 [("sip", extension)], kind="institution"))
+    db.commit()
+
+
+def _alert_state(wiring, alert_id: int) -> str:
+    with wiring.sessions() as db:
+        return db.get(Alert, alert_id).state
+
+
+# --- a page --------------------------------------------------------------------
+
+
+def test_a_page_auto_answers_the_extension_plays_the_latvian_audio_and_is_delivered(
+        settings, phones, users, db, frozen_clock):
+    phone = phones("answer")
+    with wired(settings, sip_proxy=phone.address) as wiring:
+        _paging_group(db, "7001")
+        author = users.create("olga", "operator")
+        alert_id = send_staff_alert(wiring, author.id, ["sip"], "skalruni",
+                                    texts={"lv": LV_TEXT, "en": "Alarm. Go to the shelter."})
+
+        drain_paced(wiring, frozen_clock, rounds=2)
+
+        assert phone.finished() == 0  # the auto-answer headers and SDP checks passed
+        invite, = phone.received("INVITE")
+        assert invite.splitlines()[0] == f"INVITE sip:7001@127.0.0.1:{phone.port} SIP/2.0"
+        assert _header(invite, "Call-Info") == "<sip:127.0.0.1>;answer-after=0"
+        assert _header(invite, "Alert-Info") == "<http://127.0.0.1>;info=alert-autoanswer"
+        assert _header(invite, "Answer-Mode") == "Auto"
+        assert len(phone.received("ACK")) == 1 and len(phone.received("BYE")) == 1
+        row = wiring.rows()["7001"]
+        assert (row.state, row.provider_id) == ("delivered", _header(invite, "Call-ID"))
+
+        # The whole page arrived as PCMU in order: chime and Latvian message, twice.
+        page = sip_audio.page(settings.instance_path / "sip-audio", LV_TEXT, "lv")
+        speech = sip_audio.speech(settings.instance_path / "sip-audio", LV_TEXT, "lv")
+        packets = phone.rtp()
+        assert len(packets) == -(-len(page) // sip.FRAME)
+        assert len(packets) * sip.FRAME_S >= 2 * sip_audio.seconds(speech) > 4
+        assert {(pt, ssrc, len(payload)) for _, pt, _, _, ssrc, payload in packets} == {
+            (0, packets[0][4], 160)}
+        assert [marker for marker, *_ in packets][:2] == [1, 0]
+        assert all((b[2] - a[2]) % 65536 == 1 and (b[3] - a[3]) % 2**32 == 160
+                   for a, b in zip(packets, packets[1:], strict=False))
+        heard = b"".join(payload for *_, payload in packets)
+        assert heard[:len(page)] == page
+        assert heard.count(speech) == 2
+
+        drain(wiring.dispatcher())
+        assert _alert_state(wiring, alert_id) == "done"
+
+
+def test_a_busy_extension_is_paged_again_after_the_backoff(
+        settings, phones, users, db, frozen_clock):
+    busy = phones("reject", status="486 Busy Here")
+    with wired(settings, sip_proxy=busy.address) as wiring:
+        _paging_group(db, "7001")
+        author = users.create("olga", "operator")
+        send_staff_alert(wiring, author.id, ["sip"], "skalruni", texts=SHORT)
+
+        drain(wiring.dispatcher())
+
+        assert busy.finished() == 0  # the INVITE, then our ACK of the 486
+        assert len(busy.received("INVITE")) == 1 and len(busy.received("ACK")) == 1
+        row = wiring.rows()["7001"]
+        assert (row.state, row.last_error) == ("pending", "SIP paging 7001: 486 Busy Here")
+
+    answering = phones("answer")
+    with wired(settings, sip_proxy=answering.address) as wiring:
+        frozen_clock.advance(seconds=5)
+        drain(wiring.dispatcher())
+        assert answering.finished() == 0
+        invite, = answering.received("INVITE")
+        row = wiring.rows()["7001"]
+        assert (row.state, row.attempts, row.provider_id) == (
+            "delivered", 2, _header(invite, "Call-ID"))
+        assert answering.packets
+
+
+def test_an_unknown_extension_is_undeliverable_and_the_school_gets_an_email_instead(
+        settings, phones, users, frozen_clock):
+    phone = phones("reject", status="404 Not Found")
+    with SmtpSimulator(mode="test") as mail, wired(
+            settings, sip_proxy=phone.address,
+            smtp_url=f"smtp://127.0.0.1:{mail.port}") as wiring:
+        author = users.create("olga", "operator")
+        approver = users.create("karlis", "commission")
+        with wiring.sessions() as db:
+            # A school subscribed for its area: its loudspeakers first, e-mail second.
+            register_contact(db, "Jelgavas 4. sākumskola",
+                             [("sip", "7404"), ("email", "skola@jelgava.lv")], kind="institution",
+                             areas=["LV022"], levels=["orange"], public_subscriber=True)
+            alert = alerts.create_alert(db, public_orange(channels=["sip", "email"]), author.id)
+            alerts.submit(db, alert, author.id)
+            alerts.approve(db, alert, approver.id, {"commission"}, clock.now())
+            alerts.start_sending(db, alert, set(wiring.adapters))
+            db.commit()
+
+        drain_paced(wiring, frozen_clock, rounds=3)
+
+        assert phone.finished() == 0
+        rows = wiring.rows()
+        assert (rows["7404"].state, rows["7404"].last_error) == (
+            "undeliverable", "SIP paging 7404: 404 Not Found")
+        assert rows["skola@jelgava.lv"].state == "delivered"
+        assert len(mail.inboxes.of("skola@jelgava.lv")) == 1
+
+
+# --- digest authentication ---------------------------------------------------------
+
+
+def test_a_challenged_invite_is_sent_again_with_digest_credentials(
+        settings, phones, users, db, frozen_clock):
+    phone = phones("auth", user="sargs", password="pa:ss w0rd")
+    with wired(settings, sip_proxy=phone.address, sip_user="sargs",
+               sip_password=SecretStr("pa:ss w0rd")) as wiring:
+        _paging_group(db, "7001")
+        author = users.create("olga", "operator")
+        send_staff_alert(wiring, author.id, ["sip"], "skalruni", texts=SHORT)
+
+        drain(wiring.dispatcher())
+
+        assert phone.finished() == 0
+        first, second = phone.received("INVITE")
+        assert _header(first, "Authorization") == ""
+        assert _header(second, "Authorization").startswith('Digest username="sargs"')
+        assert _header(first, "Call-ID") == _header(second, "Call-ID")
+        row = wiring.rows()["7001"]
+        assert (row.state, row.provider_id) == ("delivered", _header(second, "Call-ID"))
+        assert phone.packets
+
+
+def test_a_wrong_sip_password_keeps_the_page_waiting_with_the_reason(
+        settings, phones, users, db, frozen_clock):
+    phone = phones("auth", user="sargs", password="the right one")
+    with wired(settings, sip_proxy=phone.address, sip_user="sargs",
+               sip_password=SecretStr("wrong")) as wiring:
+        _paging_group(db, "7001")
+        author = users.create("olga", "operator")
+        send_staff_alert(wiring, author.id, ["sip"], "skalruni", texts=SHORT)
+
+        drain(wiring.dispatcher())
+
+        phone.finished()
+        row = wiring.rows()["7001"]
+    assert row.state == "pending"
+    assert "check SARGS_SIP_USER and SARGS_SIP_PASSWORD" in row.last_error
+    assert phone.packets == []
+
+
+def test_the_digest_is_rfc_2617s_worked_example(monkeypatch):
+    challenge = Response(401, "Unauthorized", {"www-authenticate": [
+        'Digest realm="testrealm@host.com", qop="auth,auth-int", '
+        'nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", opaque="5ccc069c403ebaf9f0171e9517f40e41"']},
+        "")
+    monkeypatch.setattr("sargs.channels.sip_messages.secrets.token_hex", lambda n: "0a4f113b")
+    header = authorization(challenge, "GET", "/dir/index.html", "Mufasa", "Circle Of Life")
+    assert header is not None and header.startswith("Authorization: Digest ")
+    assert 'response="6629fae49393a05397450978507c4ef1"' in header
+    assert 'opaque="5ccc069c403ebaf9f0171e9517f40e41"' in header
+
+
+# --- audio and settings ------------------------------------------------------------
+
+
+def test_latvian_text_is_rendered_as_8_khz_mulaw_once(tmp_path):
+    _require("espeak-ng", "sox")
+    speech = sip_audio.speech(tmp_path, LV_TEXT, "lv")
+    # Five words at 150 a minute: about two to three seconds, one byte a sample.
+    assert 1.5 < sip_audio.seconds(speech) < 6
+    assert len(set(speech)) > 50  # speech, not silence or a tone
+    english = sip_audio.speech(tmp_path, LV_TEXT, "en")
+    assert english != speech  # the Latvian voice, not the English one
+    assert len(list(tmp_path.glob("speech-*.ul"))) == 2
+    (tmp_path / "chime.ul").unlink(missing_ok=True)
+    assert sip_audio.speech(tmp_path, LV_TEXT, "lv") == speech  # from the cache
+
+    page = sip_audio.page(tmp_path, LV_TEXT, "lv")
+    chime = sip_audio.chime(tmp_path)
+    assert page.startswith(chime + speech) and page.count(speech) == 2
+
+
+def test_a_missing_renderer_is_a_clear_reason_to_wait(settings, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # neither espeak-ng nor sox can be found
+    adapter = sip.SipAdapter(settings.model_copy(update={"sip_proxy": "127.0.0.1:5060"}))
+    with pytest.raises(RetryableError) as raised:
+        adapter.send(Outgoing(1, "sip", "7001", "lv", LV_TEXT, "Actual", "orange", None))
+    assert str(raised.value) == ("SIP page audio: espeak-ng is not installed "
+                                 "(apt-get install espeak-ng sox)")
+
+
+def test_sip_settings_name_the_variable_and_the_format():
+    assert proxy_address("pbx.jelgava.lv") == ("pbx.jelgava.lv", 5060)
+    assert proxy_address("10.0.0.5:5080") == ("10.0.0.5", 5080)
+    with pytest.raises(SettingsError) as raised:
+        load_settings(sip_proxy="pbx.jelgava.lv:99999")
+    assert "SARGS_SIP_PROXY" in str(raised.value)
+    assert "host:port" in str(raised.value)
+
+
+def test_an_unknown_outcome_is_not_guessed(settings):
+    adapter = sip.SipAdapter(settings.model_copy(update={"sip_proxy": "127.0.0.1"}))
+    message = Outgoing(1, "sip", "7001", "lv", LV_TEXT, "Actual", "orange", None)
+    assert adapter.reconcile(message, "abc@127.0.0.1") == "abc@127.0.0.1"
+    with pytest.raises(LookupError):
+        adapter.reconcile(message, None)
+
+
+def test_the_ledger_holds_sip_pages_until_a_proxy_is_configured(settings, users, db, app):
+    _paging_group(db, "7001")
+    author = users.create("olga", "operator")
+    alert = alerts.create_alert(db, public_orange(audience={"groups": ["skalruni"]},
+                                                  channels=["sip"]), author.id)
+    alerts.submit(db, alert, author.id)
+    alerts.start_sending(db, alert, set())
+    db.commit()
+    row = db.scalar(select(Delivery))
+    assert (row.channel, row.state, row.hold_reason) == ("sip", "held", "channel_not_configured")
