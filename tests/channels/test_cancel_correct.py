@@ -128,8 +128,8 @@ def test_cancel_stops_pending_rows_and_tells_exactly_those_already_told(
     with wiring.sessions() as db:
         original, notice = db.get(Alert, alert_id), db.get(Alert, notice_id)
         assert original.state == "cancelled"
-        assert (notice.msg_type, notice.references_id, notice.state) == (
-            "Cancel", alert_id, "sending")
+        assert (notice.msg_type, notice.references_id) == ("Cancel", alert_id)
+        assert notice.state in ("sending", "done")  # done once the last receipt came
         assert not notice.requires_approval
         targets = {(d.channel, d.address) for d in db.scalars(
             select(Delivery).where(Delivery.alert_id == notice_id))}
