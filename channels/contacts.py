@@ -21,6 +21,7 @@ from sargs.channels.models import (
     ContactGroup,
     ContactGroupMember,
 )
+from sargs.channels.sip_messages import SIP_ADDRESS
 
 CONTACT_KINDS = ("person", "institution")
 GROUP_KINDS = ("staff", "institution", "partner", "paging")
@@ -63,7 +64,9 @@ def normalise(channel: str, raw: str) -> str:
         if not re.fullmatch(r"-?\d{1,20}", value):
             raise AddressError("telegram", "a Telegram chat id is a number")
         return value
-    if not value:  # pbx and sip: an extension or a SIP URI
+    if channel == "sip" and not SIP_ADDRESS.fullmatch(value):
+        raise AddressError("sip", "an extension (e.g. 7001) or a SIP URI (sip:7001@pbx)")
+    if not value:  # pbx: a paging extension
         raise AddressError(channel, "an extension is required")
     return value
 

@@ -40,7 +40,7 @@ ADDRESS_ERRORS = {
     "telegram": _l("A Telegram chat id is a number."),
     "channel": _l("Unknown channel."),
     "pbx": _l("An extension is required."),
-    "sip": _l("An extension is required."),
+    "sip": _l("An extension (e.g. 7001) or a SIP address (sip:7001@pbx.example.lv) is required."),
 }
 IMPORT_ERRORS = {
     "name": _l("a name of 1 to 200 characters is required"),

@@ -33,6 +33,7 @@ from sargs.channels.sip_messages import (
     ALLOW,
     AUTO_ANSWER,
     DEFAULT_PORT,
+    SIP_ADDRESS,
     Dialog,
     Request,
     Response,
@@ -87,6 +88,8 @@ class SipAdapter:
             return list(pool.map(one, messages))
 
     def send(self, message: Outgoing) -> str:
+        if not SIP_ADDRESS.fullmatch(message.address):
+            raise PermanentError("SIP: not an extension or a SIP URI")
         try:
             audio = sip_audio.page(self.audio_folder, message.text, message.language)
             if sip_audio.seconds(audio) > TWICE_UP_TO_S:

@@ -87,7 +87,8 @@ def _run(command: list[str]) -> None:
     try:
         done = subprocess.run(command, capture_output=True, timeout=RENDER_TIMEOUT_S, check=False)
     except FileNotFoundError as error:
-        raise AudioError(f"{command[0]} is not installed (apt-get install espeak-ng sox)") from error
+        missing = f"{command[0]} is not installed (apt-get install espeak-ng sox)"
+        raise AudioError(missing) from error
     except subprocess.TimeoutExpired as error:
         raise AudioError(f"{command[0]} took longer than {RENDER_TIMEOUT_S:.0f} s") from error
     if done.returncode != 0:

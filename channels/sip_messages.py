@@ -21,6 +21,10 @@ AUTO_ANSWER = ("Call-Info: <sip:{host}>;answer-after=0",
 USER_AGENT = "Sargs paging"
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS"
 DEFAULT_PORT = 5060
+# What a page may dial: an extension ("7001", "*71") or a whole SIP URI. Nothing else,
+# so an address can never add a line (a header) to the INVITE.
+SIP_ADDRESS = re.compile(r"[0-9A-Za-z*#+._-]{1,40}"
+                         r"|sip:[0-9A-Za-z*#+._!~%-]{1,64}@[0-9A-Za-z.:-]{1,255}")
 
 
 def proxy_address(value: str) -> tuple[str, int]:

@@ -42,6 +42,10 @@ def build_adapters(settings: Settings) -> dict[str, Adapter]:
         from sargs.channels.pbx import PbxAdapter
 
         adapters["pbx"] = PbxAdapter(settings)
+    if "sip" in configured:
+        from sargs.channels.sip import SipAdapter
+
+        adapters["sip"] = SipAdapter(settings)
     return adapters
 
 

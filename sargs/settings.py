@@ -67,7 +67,11 @@ class Settings(BaseSettings):
     smtp_url: str | None = None  # smtp://user:password@host:587 or smtps://…
     email_from: str = "sargs@localhost"  # the sender address of e-mail alerts
     pbx_ami_url: str | None = None  # ami://user:secret@host:5038
-    sip_proxy: str | None = None  # the PBX's SIP address for paging without AMI
+    sip_proxy: str | None = None  # the PBX's SIP address for paging without AMI: host[:port]
+    sip_user: str | None = None  # digest user name, when the PBX challenges the INVITE
+    sip_password: SecretStr | None = None
+    sip_from: str | None = None  # caller's SIP URI; default sip:<user or sargs>@<proxy host>
+    sip_local_host: str | None = None  # our address in Via/Contact/SDP; default: routed to PBX
     tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     tile_attribution: str = "© OpenStreetMap contributors"
     map_center: Annotated[list[float], NoDecode] = [56.6511, 23.7214]
@@ -119,6 +123,15 @@ class Settings(BaseSettings):
             from sargs.channels.rates import parse_rates
 
             return parse_rates(value)
+        return value
+
+    @field_validator("sip_proxy")
+    @classmethod
+    def _check_sip_proxy(cls, value: str | None) -> str | None:
+        if value:
+            from sargs.channels.sip_messages import proxy_address
+
+            proxy_address(value)
         return value
 
     @field_validator("timezone")

@@ -43,28 +43,35 @@ ensure_venv() {
     echo "$digest" >"$stamp"
 }
 
-# Debian's Chromium for the browser tests, when it is missing and we may
-# install packages (root, or sudo without a password).
-ensure_chromium() {
-    local chromium="${SARGS_CHROMIUM:-/usr/bin/chromium}" sudo=""
-    [ -x "$chromium" ] && return 0
+# apt_install WHAT PACKAGE…: install Debian packages when we may (root, or
+# sudo without a password); otherwise say which tests will be skipped.
+apt_install() {
+    local what="$1" sudo=""
+    shift
     command -v apt-get >/dev/null 2>&1 || {
-        echo "Chromium is not installed ($chromium); browser tests will be skipped." >&2
+        echo "$* not installed (no apt-get); $what will be skipped." >&2
         return 0
     }
     if [ "$(id -u)" -ne 0 ]; then
         if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
             sudo="sudo"
         else
-            echo "Chromium is not installed; browser tests will be skipped." \
-                "Install it with: sudo apt-get install chromium fonts-dejavu-core" >&2
+            echo "$* not installed; $what will be skipped." \
+                "Install them with: sudo apt-get install $*" >&2
             return 0
         fi
     fi
-    echo "Installing Debian's chromium for the browser tests (apt-get)"
+    echo "Installing Debian's $* for $what (apt-get)"
     export DEBIAN_FRONTEND=noninteractive
     $sudo apt-get update -qq
-    $sudo apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
+    $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
+# Debian's Chromium for the browser tests, when it is missing.
+ensure_chromium() {
+    local chromium="${SARGS_CHROMIUM:-/usr/bin/chromium}"
+    [ -x "$chromium" ] && return 0
+    apt_install "the browser tests" chromium fonts-dejavu-core
 }
 
 # Debian's redis-server for the shared rate-budget tests (each test starts its
@@ -88,4 +95,15 @@ ensure_redis_server() {
     export DEBIAN_FRONTEND=noninteractive
     $sudo apt-get update -qq
     $sudo apt-get install -y -qq redis-server >/dev/null
+}
+
+# The programs the SIP paging tests drive: SIPp (package sip-tester) as the
+# paging phone, espeak-ng and sox rendering the spoken page.
+ensure_sip_tools() {
+    local missing=() pair
+    for pair in sipp:sip-tester espeak-ng:espeak-ng sox:sox; do
+        command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+    done
+    [ "${#missing[@]}" -eq 0 ] && return 0
+    apt_install "the SIP paging tests" "${missing[@]}"
 }

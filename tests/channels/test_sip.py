@@ -25,7 +25,13 @@ from sqlalchemy import select
 from sargs import clock
 from sargs.channels import alerts, sip, sip_audio
 from sargs.channels.adapters import Outgoing, RetryableError
-from sargs.channels.contacts import add_to_group, ensure_group, register_contact
+from sargs.channels.contacts import (
+    AddressError,
+    add_to_group,
+    ensure_group,
+    normalise,
+    register_contact,
+)
 from sargs.channels.dispatcher import drain
 from sargs.channels.models import Alert, Delivery
 from sargs.channels.simulators.smtp import SmtpSimulator
@@ -372,3 +378,12 @@ def test_the_ledger_holds_sip_pages_until_a_proxy_is_configured(settings, users,
     db.commit()
     row = db.scalar(select(Delivery))
     assert (row.channel, row.state, row.hold_reason) == ("sip", "held", "channel_not_configured")
+
+
+def test_a_sip_address_is_an_extension_or_a_sip_uri_and_nothing_more():
+    assert normalise("sip", " 7001 ") == "7001"
+    assert normalise("sip", "sip:skalruni@pbx.jelgava.lv:5080") == "sip:skalruni@pbx.jelgava.lv:5080"
+    for bad in ("70 01", "7001\r\nX-Injected: 1", "sip:7001", "tel:+37120000000", ""):
+        with pytest.raises(AddressError) as raised:
+            normalise("sip", bad)
+        assert raised.value.field == "sip"
