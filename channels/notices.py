@@ -117,8 +117,19 @@ def _check_original(session: Session, alert: Alert) -> None:
     if alert.state not in FOLLOWED_UP_STATES:
         raise AlertError("state", "only an alert that is being or was sent has a follow-up; "
                                   "cancel it instead")
-    if any(f.msg_type == "Cancel" for f in follow_ups(session, alert)):
-        raise AlertError("state", "the alert is already cancelled with a notice")
+    standing = standing_follow_up(session, alert)
+    if standing is not None:
+        raise AlertError("follow_up", f"alert {standing.id} already follows this one up; "
+                                      "cancel or correct that one")
+
+
+def standing_follow_up(session: Session, alert: Alert) -> Alert | None:
+    """The newest cancel or correction of ``alert`` that stands (one stopped before it
+    reached anybody does not): further follow-ups act on it, not on the original."""
+    for follow_up in reversed(follow_ups(session, alert)):
+        if follow_up.state != "cancelled" or audience.told(session, follow_up.id):
+            return follow_up
+    return None
 
 
 def _stop(session: Session, alert: Alert, by_id: int | None, action: str, note: str) -> int:

@@ -23,9 +23,11 @@ WRITERS = ("admin", "commission", "operator")
 NOTE_MAX = 1000
 TEXT_MAX = 1600
 ERRORS = {
-    "state": _l("This alert has no follow-up now: only an alert that is being or was sent "
-                "can be cancelled with a notice or corrected, and only once cancelled."),
+    "state": _l("Only an alert that is being or was sent can be cancelled with a notice or "
+                "corrected; an alert not yet sent is simply cancelled."),
     "msg_type": _l("A cancel notice cannot itself be cancelled or corrected."),
+    "follow_up": _l("This alert already has a cancel or correction; cancel or correct that one "
+                    "instead."),
     "texts": _l("Write the corrected text in at least one of the alert's languages."),
 }
 
@@ -61,9 +63,8 @@ def follow_up_info(alert: Alert) -> dict[str, Any]:
     corrections, the alert it follows up, and which buttons apply."""
     session = db_session()
     found = notices.follow_ups(session, alert)
-    cancelled = any(f.msg_type == "Cancel" for f in found)
     possible = (alert.state in notices.FOLLOWED_UP_STATES and alert.msg_type != "Cancel"
-                and not cancelled)
+                and notices.standing_follow_up(session, alert) is None)
     return {
         "follow_ups": found,
         "original": session.get(Alert, alert.references_id) if alert.references_id else None,
@@ -98,6 +99,9 @@ def cancel_notice(alert_id: int) -> Any:
                 stopped=outcome.stopped, told=outcome.deliveries), "success")
         target = outcome.follow_up.id if outcome.follow_up is not None else alert_id
         return redirect(url_for("channels.detail", alert_id=target))
+    if not follow_up_info(alert)["may_cancel"]:
+        flash(_("This alert cannot be cancelled with a notice now."), "error")
+        return redirect(url_for("channels.detail", alert_id=alert_id))
     return render_template(
         "channels/cancel_notice.html", alert=alert, texts=_marked(alert, notices.cancel_texts(alert)),
         told=_told_counts(alert), unsent=_unsent(alert), info=follow_up_info(alert),
@@ -120,6 +124,9 @@ def correct(alert_id: int) -> Any:
     alert = _alert_or_404(alert_id)
     languages = [text.language for text in alert.texts]
     if request.method == "GET":
+        if not follow_up_info(alert)["may_correct"]:
+            flash(_("This alert cannot be corrected now."), "error")
+            return redirect(url_for("channels.detail", alert_id=alert_id))
         return _correct_page(alert, notices.correction_defaults(alert), {})
     values = {language: request.form.get(f"text_{language}", "") for language in languages}
     errors = {f"text_{language}": _("At most %(n)s characters.", n=TEXT_MAX)

@@ -407,6 +407,59 @@ def contacts_export() -> None:
         click.echo(contact_import.export_csv(session), nl=False)
 
 
+@cli.group("alert")
+def alert_group() -> None:
+    """Follow-ups of an alert that went out (the alert page's Cancel and Correct)."""
+
+
+def _follow_up(alert_id: int, act: Any) -> None:
+    from sargs.channels.alerts import AlertError
+    from sargs.channels.ledger import configured_channels
+    from sargs.channels.models import Alert
+
+    with _state().sessionmaker() as session, acting_as(_cli_actor()):
+        alert = session.get(Alert, alert_id)
+        if alert is None:
+            raise click.ClickException(f"no alert {alert_id}")
+        try:
+            outcome = act(session, alert, configured_channels(_state().settings))
+        except AlertError as exc:
+            raise click.ClickException(f"{exc.field}: {exc.message}") from None
+        session.commit()
+        follow = outcome.follow_up
+        click.echo(f"stopped {outcome.stopped} unsent deliveries of alert {alert_id}")
+        if follow is not None:
+            click.echo(f"alert {follow.id} ({follow.msg_type}) {follow.state}: "
+                       f"{outcome.deliveries} deliveries")
+
+
+@alert_group.command("cancel")
+@click.argument("alert_id", type=int)
+@click.option("--note", default="", help="Why, for the alert's history.")
+@with_appcontext
+def alert_cancel(alert_id: int, note: str) -> None:
+    """Cancel ALERT_ID and notify everyone already told (no second person needed)."""
+    from sargs.channels import notices
+
+    _follow_up(alert_id, lambda session, alert, configured: notices.cancel(
+        session, alert, None, configured=configured, note=note))
+
+
+@alert_group.command("correct")
+@click.argument("alert_id", type=int)
+@click.option("--text", "texts", type=(str, str), multiple=True, required=True,
+              metavar="LANG TEXT", help="The corrected text in one language; repeat per language.")
+@click.option("--note", default="", help="Why, for the alert's history.")
+@with_appcontext
+def alert_correct(alert_id: int, texts: tuple[tuple[str, str], ...], note: str) -> None:
+    """Stop ALERT_ID's wrong text and send the corrected one to its whole audience
+    (a correction of a public alert waits for a second person's approval on the web)."""
+    from sargs.channels import notices
+
+    _follow_up(alert_id, lambda session, alert, configured: notices.correct(
+        session, alert, dict(texts), None, configured=configured, note=note))
+
+
 @cli.command("simulators")
 @click.option("--twilio-port", type=int, default=0, help="0 picks a free port.")
 @click.option("--telegram-port", type=int, default=0)

@@ -136,14 +136,18 @@ def test_cancel_stops_pending_rows_and_tells_exactly_those_already_told(
         assert targets == TOLD
 
 
-def test_a_second_cancel_is_refused(wiring, telegram, users, frozen_clock):
+def test_a_second_follow_up_of_the_same_alert_is_refused(wiring, telegram, users, frozen_clock):
     alert_id = _half_sent(wiring, users, telegram)
     with wiring.sessions() as db:
         notices.cancel(db, db.get(Alert, alert_id), None, configured=set(wiring.adapters))
         db.commit()
         with pytest.raises(alerts.AlertError) as refused:
             notices.cancel(db, db.get(Alert, alert_id), None, configured=set(wiring.adapters))
-        assert refused.value.field == "state"
+        assert refused.value.field == "follow_up"
+        with pytest.raises(alerts.AlertError) as refused:
+            notices.correct(db, db.get(Alert, alert_id), {"lv": "Labots."}, None,
+                            configured=set(wiring.adapters))
+        assert refused.value.field == "follow_up"
 
 
 def test_correct_leaves_everyone_with_the_corrected_text_only(
@@ -268,6 +272,8 @@ def test_cancel_from_the_alert_page_shows_the_notice_then_sends_it(
     assert got[("sms", "+37120000701")][-1].startswith("CANCELLED: ")
     page = client.get(f"/channels/{alert_id}").get_data(as_text=True)
     assert 'data-testid="follow-up"' in page
+    assert 'data-testid="cancel-notice"' not in page  # one cancel is enough
+    assert client.get(f"/channels/{alert_id}/cancel-notice").status_code == 302
 
 
 def test_correct_from_the_alert_page_with_an_edited_text(
@@ -290,3 +296,32 @@ def test_correct_from_the_alert_page_with_an_edited_text(
     assert response.headers["Location"].endswith(f"/channels/{fixed.id}")
     _drain_all(wiring, frozen_clock)
     assert {k for k, v in _received(sim, telegram).items() if v} == TOLD
+
+
+# --- the command line -------------------------------------------------------------------
+
+
+def _script_info(app):
+    from flask.cli import ScriptInfo
+
+    return ScriptInfo(create_app=lambda: app)
+
+
+def test_cancel_and_correct_from_the_command_line(wiring, sim, telegram, users, frozen_clock):
+    from click.testing import CliRunner
+
+    from sargs.cli import cli
+
+    alert_id = _half_sent(wiring, users, telegram)
+    runner = CliRunner()
+    result = runner.invoke(cli, ["alert", "correct", str(alert_id), "--text", "lv", "Labots.",
+                                 "--text", "en", "Fixed."], obj=_script_info(wiring.app))
+    assert result.exit_code == 0, result.output
+    assert "stopped 3 unsent deliveries" in result.output and "awaiting_approval" in result.output
+    with wiring.sessions() as db:
+        fixed_id = db.scalar(select(Alert.id).where(Alert.references_id == alert_id))
+    result = runner.invoke(cli, ["alert", "cancel", str(alert_id)],
+                           obj=_script_info(wiring.app))
+    assert result.exit_code == 1 and f"alert {fixed_id} already follows" in result.output
+    result = runner.invoke(cli, ["alert", "cancel", "9999"], obj=_script_info(wiring.app))
+    assert result.exit_code != 0 and "no alert 9999" in result.output
