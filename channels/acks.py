@@ -201,6 +201,7 @@ class Person:
     contact_id: int
     name: str
     acknowledgement: Acknowledgement | None
+    reached: bool  # the alert or its chain has tried them (a web acknowledgement needs a row)
 
     @property
     def at(self) -> datetime | None:
@@ -211,14 +212,15 @@ def people(session: Session, alert: Alert) -> list[Person]:
     """Everyone the alert reached or will try, acknowledged first (in order), then the rest."""
     if not alert.ack_required:
         return []
-    ids = set(session.scalars(select(Delivery.contact_id).where(
+    reached = set(session.scalars(select(Delivery.contact_id).where(
         Delivery.alert_id == alert.id, Delivery.contact_id.is_not(None)).distinct()))
-    ids |= set((alert.escalation or {}).get("contacts", []))
+    ids = reached | set((alert.escalation or {}).get("contacts", []))
     acks = {a.contact_id: a for a in session.scalars(
         select(Acknowledgement).where(Acknowledgement.alert_id == alert.id))}
     ids |= {cid for cid in acks if cid is not None}
     names = dict(session.execute(select(Contact.id, Contact.name)
                                  .where(Contact.id.in_(ids))).all()) if ids else {}
-    found = [Person(cid, names.get(cid, f"#{cid}"), acks.get(cid)) for cid in ids]
+    found = [Person(cid, names.get(cid, f"#{cid}"), acks.get(cid), cid in reached)
+             for cid in ids]
     return sorted(found, key=lambda p: (p.acknowledgement is None,
                                         p.at or clock.now(), p.name.lower()))

@@ -154,8 +154,9 @@ def test_a_cancelled_alert_climbs_no_further(wiring, sim, telegram, users, froze
 def test_the_alert_page_shows_who_acknowledged_and_who_is_being_tried(
         wiring, sim, telegram, users, frozen_clock):
     ids = add_commission(wiring, telegram)
+    ids["Head"] = add_staff(wiring, "Head", [("voice", HEAD_PHONE)])
     alert_id = start_alert(wiring, users, ["telegram"],
-                           escalation=_chain(ids, ["Anna", "Bruno", "Carol"]))
+                           escalation=_chain(ids, ["Anna", "Bruno", "Carol", "Head"]))
     send_due(wiring, frozen_clock)
     client = wiring.app.test_client()
     users.login(client, users.create("dace", "commission"))
@@ -163,6 +164,10 @@ def test_the_alert_page_shows_who_acknowledged_and_who_is_being_tried(
     page = client.get(f"/channels/{alert_id}").get_data(as_text=True)
     assert 'data-testid="escalation" data-state="running"' in page
     assert f'data-testid="escalation-next" data-contact="{ids["Anna"]}"' in page
+    # The head is in the chain but not tried yet: listed, with nothing to acknowledge on.
+    head_row = page.split(f'data-contact="{ids["Head"]}" data-acknowledged="no"')[1]
+    assert "ack-behalf" not in head_row.split("</tr>")[0]
+    assert page.count('data-testid="ack-behalf"') == 3
 
     _minutes(wiring, frozen_clock)
     _minutes(wiring, frozen_clock)
