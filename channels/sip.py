@@ -65,8 +65,7 @@ class SipAdapter:
     def __init__(self, settings: Settings, rate_per_second: float = RATES["sip"]) -> None:
         assert settings.sip_proxy is not None
         host, port = proxy_address(settings.sip_proxy)
-        self.proxy = (socket.gethostbyname(host), port)
-        self.host = host
+        self.host, self.port = host, port
         # The extension's URI names the PBX as it is reached (the port when not 5060).
         self.domain = host if port == DEFAULT_PORT else f"{host}:{port}"
         self.user = settings.sip_user
@@ -98,8 +97,9 @@ class SipAdapter:
             raise RetryableError(f"SIP page audio: {error}") from error
         try:
             call = Call(self, message.address)
-        except OSError as error:
-            raise RetryableError(f"SIP: no local address towards the PBX ({error})") from error
+        except OSError as error:  # the PBX's name does not resolve, no route to it
+            raise RetryableError(f"SIP: cannot reach the PBX at {self.domain} "
+                                 f"({type(error).__name__})") from error
         try:
             call.invite()
             call.play(audio)
@@ -117,13 +117,18 @@ class SipAdapter:
             return provider_id
         raise LookupError("SIP keeps no history of calls")
 
-    def local_host_towards_proxy(self) -> str:
+    def proxy(self) -> tuple[str, int]:
+        """The PBX's address, looked up for each page (a PBX may move; DNS may be down
+        when the worker starts)."""
+        return socket.gethostbyname(self.host), self.port
+
+    def local_host_towards(self, proxy: tuple[str, int]) -> str:
         """SARGS_SIP_LOCAL_HOST, else the address this host routes to the PBX from."""
         if self.local_host:
             return self.local_host
         probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
-            probe.connect(self.proxy)  # UDP: no packet is sent, the route is chosen
+            probe.connect(proxy)  # UDP: no packet is sent, the route is chosen
             return str(probe.getsockname()[0])
         finally:
             probe.close()
@@ -135,7 +140,8 @@ class Call:
     def __init__(self, adapter: SipAdapter, address: str) -> None:
         self.adapter = adapter
         self.address = address
-        host = adapter.local_host_towards_proxy()
+        self.proxy = adapter.proxy()
+        host = adapter.local_host_towards(self.proxy)
         self.sip = _bound(host)
         self.rtp = _bound(host, even=True)
         target = address if address.startswith("sip:") else f"sip:{address}@{adapter.domain}"
@@ -315,7 +321,7 @@ class Call:
     # --- the socket ------------------------------------------------------------
 
     def _send(self, data: bytes) -> None:
-        self.sip.sendto(data, self.adapter.proxy)
+        self.sip.sendto(data, self.proxy)
 
     def _receive(self, timeout: float) -> Response | Request | None:
         ready, _, _ = select.select([self.sip], [], [], max(timeout, 0))

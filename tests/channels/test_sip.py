@@ -387,3 +387,42 @@ def test_a_sip_address_is_an_extension_or_a_sip_uri_and_nothing_more():
         with pytest.raises(AddressError) as raised:
             normalise("sip", bad)
         assert raised.value.field == "sip"
+
+
+# --- calls that end otherwise ------------------------------------------------------
+
+
+def test_an_extension_that_only_rings_is_cancelled_and_paged_again_later(
+        settings, phones, users, db, frozen_clock, monkeypatch):
+    monkeypatch.setattr(sip, "RING_TIMEOUT_S", 1.0)
+    phone = phones("ring")
+    with wired(settings, sip_proxy=phone.address) as wiring:
+        _paging_group(db, "7001")
+        author = users.create("olga", "operator")
+        send_staff_alert(wiring, author.id, ["sip"], "skalruni", texts=SHORT)
+
+        drain(wiring.dispatcher())
+
+        assert phone.finished() == 0  # CANCEL, then the ACK of the 487
+        assert len(phone.received("CANCEL")) == 1 and len(phone.received("ACK")) == 1
+        row = wiring.rows()["7001"]
+    assert (row.state, row.last_error) == ("pending", "SIP paging 7001: no answer in 1 s")
+    assert phone.packets == []
+
+
+def test_a_phone_hanging_up_during_the_page_has_heard_it(
+        settings, phones, users, db, frozen_clock):
+    phone = phones("hangup")
+    with wired(settings, sip_proxy=phone.address) as wiring:
+        _paging_group(db, "7001")
+        author = users.create("olga", "operator")
+        send_staff_alert(wiring, author.id, ["sip"], "skalruni", texts={"lv": LV_TEXT})
+
+        drain(wiring.dispatcher())
+
+        assert phone.finished() == 0  # its BYE was answered 200
+        assert phone.received("BYE") == []  # and Sargs sent none of its own
+        row = wiring.rows()["7001"]
+        assert row.state == "delivered"
+        page = sip_audio.page(settings.instance_path / "sip-audio", LV_TEXT, "lv")
+        assert 0 < len(phone.packets) < len(page) // sip.FRAME  # the page stopped early
