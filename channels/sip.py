@@ -58,6 +58,8 @@ FRAME_S = FRAME / sip_audio.RATE
 # Will not change by asking again: forbidden, no such extension, incomplete
 # number, declined, codec refused; redirects are not followed either.
 PERMANENT = {403, 404, 410, 484, 488, 603, 604, 606}
+
+
 class SipAdapter:
     channel = "sip"
     delivered_on_send = True  # returns once the extension answered and the page played
@@ -122,10 +124,9 @@ class SipAdapter:
         when the worker starts)."""
         return socket.gethostbyname(self.host), self.port
 
-    def local_host_towards(self, proxy: tuple[str, int]) -> str:
-        """SARGS_SIP_LOCAL_HOST, else the address this host routes to the PBX from."""
-        if self.local_host:
-            return self.local_host
+    @staticmethod
+    def routed_host(proxy: tuple[str, int]) -> str:
+        """The address this host sends to the PBX from (the sockets bind to it)."""
         probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
             probe.connect(proxy)  # UDP: no packet is sent, the route is chosen
@@ -141,9 +142,11 @@ class Call:
         self.adapter = adapter
         self.address = address
         self.proxy = adapter.proxy()
-        host = adapter.local_host_towards(self.proxy)
-        self.sip = _bound(host)
-        self.rtp = _bound(host, even=True)
+        bound = adapter.routed_host(self.proxy)
+        # What the PBX is told to answer to: the same, unless NAT hides it (SARGS_SIP_LOCAL_HOST).
+        host = adapter.local_host or bound
+        self.sip = _bound(bound)
+        self.rtp = _bound(bound, even=True)
         target = address if address.startswith("sip:") else f"sip:{address}@{adapter.domain}"
         self.dialog = Dialog(
             request_uri=target, from_uri=adapter.from_uri, from_name="Sargs", to_uri=target,

@@ -275,7 +275,8 @@ def test_a_challenged_invite_is_sent_again_with_digest_credentials(
         settings, phones, users, db, frozen_clock):
     phone = phones("auth", user="sargs", password="pa:ss w0rd")
     with wired(settings, sip_proxy=phone.address, sip_user="sargs",
-               sip_password=SecretStr("pa:ss w0rd")) as wiring:
+               sip_password=SecretStr("pa:ss w0rd"),
+               sip_from="sip:civila-aizsardziba@jelgava.lv") as wiring:
         _paging_group(db, "7001")
         author = users.create("olga", "operator")
         send_staff_alert(wiring, author.id, ["sip"], "skalruni", texts=SHORT)
@@ -287,6 +288,7 @@ def test_a_challenged_invite_is_sent_again_with_digest_credentials(
         assert _header(first, "Authorization") == ""
         assert _header(second, "Authorization").startswith('Digest username="sargs"')
         assert _header(first, "Call-ID") == _header(second, "Call-ID")
+        assert _header(second, "From").startswith('"Sargs" <sip:civila-aizsardziba@jelgava.lv>')
         row = wiring.rows()["7001"]
         assert (row.state, row.provider_id) == ("delivered", _header(second, "Call-ID"))
         assert phone.packets
