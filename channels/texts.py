@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 # Exercise and test texts start with these words, per language.
 MARKS = {
@@ -35,7 +36,8 @@ def mark(cap_status: str, language: str, body: str) -> str:
         return body
     word = words.get(language, words["en"])
     stripped = body.lstrip()
-    if stripped.upper().startswith(word):
+    # The word must stand alone: "Testing the sirens" is not marked as a test.
+    if re.match(rf"{re.escape(word)}(?![^\W\d_])", stripped.upper()):
         return stripped
     return f"{word}: {stripped}"
 
