@@ -316,6 +316,9 @@ def webhook_wiring(settings, telegram, frozen_clock) -> Iterator[Wired]:
     with wired(settings, telegram_api_url=telegram.url, telegram_bot_mode="webhook",
                telegram_bot_token=SecretStr(telegram_sim.TOKEN)) as wiring:
         yield wiring
+        started = wiring.app.extensions.get("telegram_bot")  # by a webhook post
+        if started is not None:
+            telegram_bot_runner.stop((started, None))
 
 
 def test_a_forged_webhook_post_gets_403_and_nothing_changes(webhook_wiring, telegram):
@@ -423,3 +426,22 @@ def test_only_one_process_polls_the_bot(wiring, telegram):
     second = telegram_bot_runner.start(wiring.app)  # released on stop
     assert second is not None
     telegram_bot_runner.stop(second)
+
+
+def test_sargs_bot_in_webhook_mode_registers_the_webhook(webhook_wiring, telegram):
+    from click.testing import CliRunner
+    from flask.cli import ScriptInfo
+
+    from sargs.cli import cli
+
+    app = webhook_wiring.app
+    result = CliRunner().invoke(cli, ["bot"], obj=ScriptInfo(create_app=lambda: app))
+    assert result.exit_code == 0, result.output
+    url = f"{webhook_wiring.settings.base_url}/channels/telegram/webhook"
+    assert f"Webhook registered at {url}" in result.output
+    assert telegram.webhook["url"] == url
+    # What Telegram will send is what the route accepts.
+    secret = telegram.webhook["secret_token"]
+    response = app.test_client().post("/channels/telegram/webhook", json={"update_id": 7},
+                                      headers={SECRET_HEADER: secret})
+    assert response.status_code == 200
