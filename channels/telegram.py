@@ -8,6 +8,7 @@ app and the scheduler never start a loop of their own.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Coroutine
 from datetime import timedelta
@@ -19,8 +20,10 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 from sargs.channels import acks
 from sargs.channels.adapters import Outgoing, PermanentError, RetryableError
 from sargs.channels.rates import RATES
+from sargs.channels.telegram_request import AiohttpRequest
 from sargs.settings import Settings
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 CALL_TIMEOUT_S = 30
 
@@ -45,20 +48,41 @@ class TelegramAdapter:
     def __init__(self, settings: Settings, rate_per_second: float = RATES["telegram"]) -> None:
         assert settings.telegram_bot_token is not None
         self.rate_per_second = rate_per_second
+        self.concurrency = settings.worker_concurrency
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="telegram-sender",
                                        daemon=True)
         self.thread.start()
+        # One connection per message in flight, on aiohttp (telegram_request.py says why).
+        self.request = AiohttpRequest(self.concurrency)
         self.bot = Bot(settings.telegram_bot_token.get_secret_value(),
-                       base_url=f"{settings.telegram_api_url.rstrip('/')}/bot")
+                       base_url=f"{settings.telegram_api_url.rstrip('/')}/bot",
+                       request=self.request)
 
     def _run(self, call: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(call, self.loop).result(CALL_TIMEOUT_S)
 
     def send(self, message: Outgoing) -> str:
+        return self._run(self._send(message))
+
+    def send_many(self, messages: list[Outgoing]) -> list[str | Exception]:
+        """Send a batch at once on the adapter's loop, ``concurrency`` requests in flight;
+        each message's provider id or its error, in order."""
+        return self._run(self._send_all(messages))
+
+    async def _send_all(self, messages: list[Outgoing]) -> list[str | Exception]:
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one(message: Outgoing) -> str:
+            async with gate:
+                return await self._send(message)
+
+        return await asyncio.gather(*(one(m) for m in messages), return_exceptions=True)
+
+    async def _send(self, message: Outgoing) -> str:
         try:
-            sent = self._run(self.bot.send_message(chat_id=int(message.address), text=message.text,
-                                                   reply_markup=ack_button(message)))
+            sent = await self.bot.send_message(chat_id=int(message.address), text=message.text,
+                                               reply_markup=ack_button(message))
         except RetryAfter as error:
             raise RetryableError("Telegram 429", retry_after=_seconds(error.retry_after)) from error
         except Forbidden as error:  # the resident blocked the bot
@@ -76,6 +100,10 @@ class TelegramAdapter:
         raise LookupError("Telegram keeps no list of sent messages")
 
     def close(self) -> None:
+        try:
+            self._run(self.request.shutdown())
+        except Exception:  # closing anyway
+            log.debug("telegram: closing the HTTP session failed", exc_info=True)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=5)
         self.loop.close()

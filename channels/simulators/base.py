@@ -227,6 +227,9 @@ DROP = None  # a handler returning this closes the connection without answering
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in two writes; with Nagle on, the body waits for the
+    # client's delayed ACK (milliseconds per request on a kept-alive connection).
+    disable_nagle_algorithm = True
     server: _Server
 
     def setup(self) -> None:
@@ -270,6 +273,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # A worker opens its whole connection pool at once; the default backlog of 5
+    # drops the rest of the SYNs and each dropped connection waits a second.
+    request_queue_size = 256
     respond: Callable[[HttpRequest], HttpResponse | None]
 
     def __init__(self, address: tuple[str, int], respond: Callable[[HttpRequest], Any]) -> None:
