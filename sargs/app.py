@@ -101,6 +101,7 @@ def create_app(settings: Settings | None = None, *, prepare: bool = True) -> Fla
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per tick is noise
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its URLs carry the Telegram bot token
 
     app = Flask(
         "sargs",
