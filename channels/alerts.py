@@ -96,7 +96,7 @@ def _check(session: Session, draft: AlertDraft) -> None:
         raise AlertError("cap_status", "an exercise activation sends Exercise alerts only")
     for language, body in draft.texts.items():
         try:
-            texts.check_drill_text(draft.cap_status, language, body)
+            texts.check_text(draft.cap_status, language, body)
         except texts.TextRuleError as exc:
             raise AlertError(exc.field, exc.message) from None
 

@@ -42,6 +42,18 @@ def mark(cap_status: str, language: str, body: str) -> str:
     return f"{word}: {stripped}"
 
 
+# Control characters no channel can carry (PostgreSQL refuses NUL outright); tab and
+# line breaks are text.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def check_text(cap_status: str, language: str, body: str) -> None:
+    """Refuse control characters, and wording that would pass a drill off as real."""
+    if CONTROL.search(body):
+        raise TextRuleError(f"text_{language}", "control characters cannot be sent")
+    check_drill_text(cap_status, language, body)
+
+
 def check_drill_text(cap_status: str, language: str, body: str) -> None:
     """Refuse wording that would pass a drill off as real."""
     if cap_status == "Actual":
