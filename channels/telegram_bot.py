@@ -38,7 +38,6 @@ from sargs.channels.subscriptions import (
 )
 
 CHANNEL = "telegram"
-STEPS = ("language", "area", "levels", "done")
 COMMANDS = ("start", "settings", "mydata", "stop", "help")
 EXPORT_NAME = "sargs-dati.json"
 ACK_PREFIX = "ack:"
