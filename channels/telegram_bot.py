@@ -42,6 +42,8 @@ COMMANDS = ("start", "settings", "mydata", "stop", "help")
 EXPORT_NAME = "sargs-dati.json"
 ACK_PREFIX = "ack:"
 ACKNOWLEDGED = "acknowledged"
+# The bot's status in a chat after the person blocked it (or a group removed it).
+GONE = frozenset({"kicked", "left"})
 
 AREA_NAMES = {
     "LV022": {"lv": "Jelgavas valstspilsēta", "en": "Jelgava city"},
@@ -481,7 +483,7 @@ def handle(session: Session, incoming: Incoming, *, secret: str | bytes,
     chat = _chat(session, incoming.chat_id)
     language = _language(session, chat, incoming)
     if incoming.kind == "member":
-        if incoming.text == "kicked":
+        if incoming.text in GONE:
             chat_blocked(session, incoming.chat_id)
         return Answer()
     if incoming.kind == "button":
