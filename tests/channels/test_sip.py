@@ -428,3 +428,16 @@ def test_a_phone_hanging_up_during_the_page_has_heard_it(
         assert row.state == "delivered"
         page = sip_audio.page(settings.instance_path / "sip-audio", LV_TEXT, "lv")
         assert 0 < len(phone.packets) < len(page) // sip.FRAME  # the page stopped early
+
+
+def test_a_proxy_challenge_gets_a_proxy_authorization_and_other_schemes_none():
+    proxy = Response(407, "Proxy Authentication Required", {"proxy-authenticate": [
+        'Digest realm="pbx", nonce="abc", algorithm=MD5']}, "")
+    header = authorization(proxy, "INVITE", "sip:7001@pbx", "sargs", "secret")
+    # Without qop: MD5(HA1:nonce:HA2), RFC 2069's form that RFC 2617 keeps.
+    assert header == ('Proxy-Authorization: Digest username="sargs", realm="pbx", nonce="abc", '
+                      'uri="sip:7001@pbx", response="8d0fd6f19775fac32dd57d1db213f036", '
+                      'algorithm=MD5')
+    sha = Response(401, "Unauthorized", {"www-authenticate": [
+        'Digest realm="pbx", nonce="abc", algorithm=SHA-256']}, "")
+    assert authorization(sha, "INVITE", "sip:7001@pbx", "sargs", "secret") is None
