@@ -209,10 +209,16 @@ def variable_name(field: str) -> str:
     return PROVIDER_VARIABLES.get(field, ENV_PREFIX + field.upper())
 
 
+def _is_secret(field: str) -> bool:
+    """A SecretStr setting (the secret key, webhook secrets, passwords)."""
+    info = Settings.model_fields.get(field)
+    return info is not None and "SecretStr" in str(info.annotation)
+
+
 def _shown(field: str, value: object) -> str:
     """The refused value for the message, never a secret: credentials are left
     out and the password of a URL is masked."""
-    if isinstance(value, dict) or field in PROVIDER_VARIABLES or field == "secret_key":
+    if isinstance(value, dict) or field in PROVIDER_VARIABLES or _is_secret(field):
         return ""
     if isinstance(value, str):
         value = re.sub(r"(://[^/:@]*:)[^/@]*@", r"\1***@", value)

@@ -445,3 +445,12 @@ def test_sargs_bot_in_webhook_mode_registers_the_webhook(webhook_wiring, telegra
     response = app.test_client().post("/channels/telegram/webhook", json={"update_id": 7},
                                       headers={SECRET_HEADER: secret})
     assert response.status_code == 200
+
+
+def test_a_bad_webhook_secret_setting_is_named_and_not_shown():
+    from sargs.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError) as refused:
+        load_settings(telegram_webhook_secret="slepens vārds!")
+    assert str(refused.value) == ("invalid setting SARGS_TELEGRAM_WEBHOOK_SECRET: "
+                                  "1-256 characters: letters, digits, _ and -")
