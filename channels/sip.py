@@ -53,6 +53,7 @@ BYE_TIMEOUT_S = 4.0
 CANCEL_WAIT_S = 2.0
 # Under the dispatcher's 30-second lease: a page longer than this plays once, not twice.
 TWICE_UP_TO_S = 24.0
+PCMU = 0  # the RTP payload type of G.711 µ-law
 FRAME = 160  # bytes of PCMU in 20 ms
 FRAME_S = FRAME / sip_audio.RATE
 # Will not change by asking again: forbidden, no such extension, incomplete
@@ -267,7 +268,7 @@ class Call:
         for n in range(0, -(-len(audio) // FRAME)):
             frame = audio[n * FRAME:(n + 1) * FRAME].ljust(FRAME, sip_audio.SILENCE)
             marker = 0x80 if n == 0 else 0  # the start of a talk spurt
-            header = struct.pack("!BBHII", 0x80, marker | 0, (sequence + n) & 0xFFFF,
+            header = struct.pack("!BBHII", 0x80, marker | PCMU, (sequence + n) & 0xFFFF,
                                  (timestamp + n * FRAME) & 0xFFFFFFFF, ssrc)
             self.rtp.sendto(header + frame, self.media)
             if self._serve_until(started + (n + 1) * FRAME_S):
