@@ -40,6 +40,9 @@ PER_ADDRESS: dict[str, float] = {
     "telegram": 1.0,  # Bot API: about one message a second inside one chat
 }
 
+# Twilio's limits hold per sending number; with several numbers each has its own.
+PER_SENDER = ("sms", "voice")
+
 KEY_PREFIX = "sargs:rate"
 _redis_down = threading.Event()  # one warning when Redis goes away, one when it is back
 # An address's bucket that sat idle this long is full again and can be forgotten.
@@ -73,6 +76,20 @@ def parse_rates(text: str) -> dict[str, float]:
             raise ValueError(f"the rate of {channel} must be above 0 and at most 100000")
         rates[channel] = rate
     return rates
+
+
+def twilio_senders(settings: Any) -> list[str]:
+    """The numbers in TWILIO_FROM_NUMBER (one, or several separated by commas)."""
+    return [n.strip() for n in (settings.twilio_from_number or "").split(",") if n.strip()]
+
+
+def pick_sender(address: str, senders: list[str]) -> str:
+    """The number that sends to ``address``: always the same one for one recipient (so
+    a reply such as STOP reaches the number that wrote), spread evenly over ``senders``."""
+    if len(senders) == 1:
+        return senders[0]
+    digest = hashlib.sha256(address.encode()).digest()
+    return senders[int.from_bytes(digest[:8], "big") % len(senders)]
 
 
 def _now() -> float:
@@ -232,7 +249,7 @@ class Budgets:
 
     def __init__(self, rates: Mapping[str, float], redis: Any = None,
                  per_address: Mapping[str, float] = PER_ADDRESS,
-                 prefix: str = KEY_PREFIX) -> None:
+                 prefix: str = KEY_PREFIX, senders: list[str] | None = None) -> None:
         if isinstance(redis, str):
             import redis as redis_lib
 
@@ -240,6 +257,11 @@ class Budgets:
         self.redis = redis
         self.prefix = prefix
         self.per_address = {c: r for c, r in per_address.items() if c in rates}
+        # Several Twilio numbers: the channel's budget is theirs together, and each
+        # number keeps its own (the recipient's number picks it, see pick_sender).
+        self.senders = list(senders or [])
+        self.per_sender = {c: rates[c] / len(self.senders) for c in PER_SENDER
+                           if c in rates and len(self.senders) > 1}
         self.channels: dict[str, Bucket] = {c: self._bucket(c, r) for c, r in rates.items()}
         self._addresses: dict[tuple[str, str], Bucket] = {}
 
@@ -266,19 +288,24 @@ class Budgets:
         """Which of ``addresses`` (in order, repeats counted) may be sent to now.
 
         Only channels with a per-address limit (Telegram: one message a second
-        into one chat) refuse any; a refused row waits a moment, it is not failed.
+        into one chat) or several senders (Twilio numbers) refuse any; a refused
+        row waits a moment, it is not failed.
         """
-        rate = self.per_address.get(channel)
-        if rate is None:
+        if channel in self.per_address:
+            rate, key_of = self.per_address[channel], _address_key
+            prefix = f"{channel}:to"
+        elif channel in self.per_sender:
+            rate, prefix = self.per_sender[channel], f"{channel}:from"
+            key_of = lambda address: pick_sender(address, self.senders)  # noqa: E731
+        else:
             return [True for _ in addresses]
         admitted = []
         for address in addresses:
-            key = (channel, address)
-            bucket = self._addresses.get(key)
+            name = f"{prefix}:{key_of(address)}"
+            bucket = self._addresses.get((channel, name))
             if bucket is None:
                 self._forget_idle()
-                bucket = self._addresses[key] = self._bucket(
-                    f"{channel}:to:{_address_key(address)}", rate)
+                bucket = self._addresses[(channel, name)] = self._bucket(name, rate)
             admitted.append(bucket.acquire(1) == 1)
         return admitted
 
@@ -294,6 +321,11 @@ def budgets_for(adapters: Mapping[str, Any], settings: Any) -> Budgets:
     """The budgets of these adapters, at SARGS_CHANNEL_RATES where it sets a rate,
     shared through SARGS_REDIS_URL when that is set."""
     overrides: Mapping[str, float] = getattr(settings, "channel_rates", None) or {}
-    rates = {name: float(overrides.get(name, adapter.rate_per_second))
-             for name, adapter in adapters.items()}
-    return Budgets(rates, redis=settings.redis_url or None)
+    senders = twilio_senders(settings)
+    rates = {}
+    for name, adapter in adapters.items():
+        rate = float(adapter.rate_per_second)
+        if name in PER_SENDER:  # the provider's limit is per number
+            rate *= max(len(senders), 1)
+        rates[name] = float(overrides.get(name, rate))
+    return Budgets(rates, redis=settings.redis_url or None, senders=senders)

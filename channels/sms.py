@@ -18,7 +18,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from sargs.channels.adapters import Outgoing, PermanentError, RetryableError
-from sargs.channels.rates import RATES
+from sargs.channels.rates import RATES, pick_sender, twilio_senders
 from sargs.settings import Settings
 
 TWILIO_API = "https://api.twilio.com"
@@ -73,6 +73,7 @@ class SmsAdapter:
         self.settings = settings
         self.client = twilio_client(settings)
         self.rate_per_second = rate_per_second
+        self.senders = twilio_senders(settings)
         self.concurrency = settings.worker_concurrency
         self._pool: ThreadPoolExecutor | None = None
         self._local = threading.local()
@@ -107,7 +108,8 @@ class SmsAdapter:
             extra["validity_period"] = min(message.expires_in_s, VALIDITY_MAX_S)
         try:
             sent = client.messages.create(
-                to=message.address, from_=self.settings.twilio_from_number, body=message.text,
+                to=message.address, from_=pick_sender(message.address, self.senders),
+                body=message.text,
                 status_callback=status_callback_url(self.settings, message.delivery_id), **extra,
             )
         except Exception as error:  # classified below; anything unknown is re-raised

@@ -20,7 +20,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from sargs import clock
 from sargs.channels import acks
 from sargs.channels.adapters import Outgoing
-from sargs.channels.rates import RATES
+from sargs.channels.rates import RATES, pick_sender, twilio_senders
 from sargs.channels.sms import raise_for_twilio, status_callback_url, twilio_client
 from sargs.settings import Settings
 
@@ -76,11 +76,12 @@ class VoiceAdapter:
         self.settings = settings
         self.client = twilio_client(settings)
         self.rate_per_second = rate_per_second
+        self.senders = twilio_senders(settings)
 
     def send(self, message: Outgoing) -> str:
         try:
             call = self.client.calls.create(
-                to=message.address, from_=self.settings.twilio_from_number,
+                to=message.address, from_=pick_sender(message.address, self.senders),
                 twiml=twiml_for(message, gather_url(self.settings, message.delivery_id)),
                 timeout=RING_TIMEOUT_S,
                 status_callback=status_callback_url(self.settings, message.delivery_id),

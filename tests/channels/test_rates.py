@@ -3,13 +3,21 @@ workers through Redis, always on the injected clock."""
 
 from __future__ import annotations
 
+from collections import Counter
+from email.utils import parsedate_to_datetime
+
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import select
 
+from sargs.app import create_app
 from sargs.channels import alerts, rates
 from sargs.channels.adapters import Outgoing
+from sargs.channels.contacts import add_to_group, ensure_group, register_contact
 from sargs.channels.dispatcher import Dispatcher
 from sargs.channels.models import Delivery
+from sargs.channels.simulators import twilio as twilio_sim
+from sargs.channels.worker import build_adapters
 from sargs.settings import SettingsError, load_settings
 from tests.channels.engine_helpers import commission_member, public_orange
 from tests.channels.redis_server import test_redis  # noqa: F401  (a fixture)
@@ -172,3 +180,62 @@ def test_a_second_alert_to_a_chat_waits_a_second(app, db, users, frozen_clock):
         by_chat.setdefault(message.address, []).append(message.delivery_id)
     assert all(len(ids) == 2 for ids in by_chat.values())
     assert first.id != second.id
+
+
+SENDERS = ["+37166000001", "+37166000002", "+37166000003"]
+
+
+def test_several_twilio_numbers_each_keep_their_own_budget(frozen_clock):
+    settings = load_settings(twilio_from_number=", ".join(SENDERS))
+    budgets = rates.budgets_for({"sms": Recorder("sms", 10), "voice": Recorder("voice", 1)},
+                                settings)
+    assert budgets.rate("sms") == 30 and budgets.rate("voice") == 3  # three numbers together
+    phones = [f"+3712100{i:04d}" for i in range(90)]
+    granted = budgets.acquire("sms", len(phones))
+    admitted = budgets.admit("sms", phones[:granted])
+    by_sender = Counter(rates.pick_sender(p, SENDERS) for p, ok in zip(phones, admitted,
+                                                                      strict=False) if ok)
+    assert set(by_sender) == set(SENDERS)  # spread over every number …
+    assert max(by_sender.values()) <= 10  # … none past its own 10 a second
+    assert rates.pick_sender(phones[0], SENDERS) == rates.pick_sender(phones[0], SENDERS)
+
+
+def test_sms_leave_from_the_recipients_number_within_each_numbers_rate(settings, users,
+                                                                        frozen_clock):
+    with twilio_sim.TwilioSimulator(mode="test", segments_per_second=10_000,
+                                    delivery_delay=0.01) as twilio:
+        configured = settings.model_copy(update={
+            "public_url": "http://127.0.0.1:9", "twilio_api_url": twilio.url,
+            "twilio_account_sid": twilio.account_sid, "twilio_from_number": ",".join(SENDERS)})
+        configured.twilio_auth_token = SecretStr(twilio.auth_token)
+        app = create_app(configured)
+        adapters = build_adapters(configured)
+        sessions = app.extensions["sargs"].sessionmaker
+        author = users.create("olga", "operator")
+        with sessions() as db:
+            group = ensure_group(db, "commission", "Civilās aizsardzības komisija", "staff")
+            for i in range(90):
+                add_to_group(db, group, register_contact(db, f"L {i}", [("sms", f"+3712200{i:04d}")]))
+            alert = alerts.create_alert(db, public_orange(audience={"groups": ["commission"]},
+                                                          channels=["sms"]), author.id)
+            alerts.submit(db, alert, author.id)
+            alerts.start_sending(db, alert, {"sms"})
+            db.commit()
+        dispatcher = Dispatcher(sessions, adapters, budgets=rates.budgets_for(adapters, configured))
+        try:
+            for _ in range(60):
+                dispatcher.run_once()
+                frozen_clock.advance(seconds=0.25)
+        finally:
+            dispatcher.close()
+            for adapter in adapters.values():
+                getattr(adapter, "close", lambda: None)()
+            app.extensions["sargs"].engine.dispose()
+        messages = twilio.messages()
+    assert sorted(m["to"] for m in messages) == [f"+3712200{i:04d}" for i in range(90)]
+    assert all(m["from"] == rates.pick_sender(m["to"], SENDERS) for m in messages)
+    for sender in SENDERS:  # per second of the frozen clock: a burst of 10, then 10 a second
+        seconds = Counter(parsedate_to_datetime(m["date_created"]) for m in messages
+                          if m["from"] == sender)
+        assert seconds and max(seconds.values()) <= 20, (sender, seconds)
+        assert sum(seconds.values()) <= 10 + 10 * (max(seconds) - min(seconds)).total_seconds() + 10
