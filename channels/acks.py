@@ -133,11 +133,13 @@ def outstanding_delivery(session: Session, address: str) -> Delivery | None:
     that its person has not acknowledged yet."""
     acknowledged = exists().where(Acknowledgement.alert_id == Delivery.alert_id,
                                   Acknowledgement.contact_id == Delivery.contact_id)
+    # Staff alerts asking for acknowledgement are few; the ledger is searched by alert.
+    asking = select(Alert.id).where(Alert.ack_required.is_(True), Alert.state != "cancelled")
     return session.scalar(
-        select(Delivery).join(Alert, Alert.id == Delivery.alert_id)
-        .where(Delivery.address == address, Delivery.channel.in_(PHONE_CHANNELS),
-               Delivery.contact_id.is_not(None), Alert.ack_required.is_(True),
-               Alert.state != "cancelled", ~acknowledged)
+        select(Delivery)
+        .where(Delivery.alert_id.in_(asking.scalar_subquery()), Delivery.address == address,
+               Delivery.channel.in_(PHONE_CHANNELS), Delivery.contact_id.is_not(None),
+               ~acknowledged)
         .order_by(Delivery.created_at.desc(), Delivery.id.desc()).limit(1)
     )
 

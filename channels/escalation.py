@@ -229,7 +229,9 @@ def state_of(session: Session, alert: Alert) -> ChainState | None:
         return None
     tried = [s for s in steps if s.state == "tried"]
     upcoming = [s for s in steps if s.state == "waiting"]
-    if upcoming:
+    if alert.state == "cancelled":  # its waiting steps are stopped on the next tick
+        state = "stopped"
+    elif upcoming:
         state = "running"
     elif _acknowledged(session, alert.id):
         state = "acknowledged"
@@ -239,4 +241,5 @@ def state_of(session: Session, alert: Alert) -> ChainState | None:
         state = "finished"
     return ChainState(rounds=alert.escalation.get("rounds", 0),
                       trying=tried[-1] if tried and state == "running" else None,
-                      next_step=upcoming[0] if upcoming else None, state=state)
+                      next_step=upcoming[0] if upcoming and state == "running" else None,
+                      state=state)

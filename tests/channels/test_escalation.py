@@ -145,6 +145,10 @@ def test_a_cancelled_alert_climbs_no_further(wiring, sim, telegram, users, froze
     with wiring.sessions() as db:
         alerts.cancel(db, db.get(Alert, alert_id), None, "false alarm")
         db.commit()
+    client = wiring.app.test_client()
+    users.login(client, users.create("dace", "commission"))
+    page = client.get(f"/channels/{alert_id}").get_data(as_text=True)
+    assert 'data-testid="escalation" data-state="stopped"' in page
     for _ in range(5):
         _minutes(wiring, frozen_clock)
     assert _calls(sim, [ANNA.phone, BRUNO.phone]) == {ANNA.phone: 0, BRUNO.phone: 0}
