@@ -191,3 +191,30 @@ def test_the_alert_page_shows_who_acknowledged_and_who_is_being_tried(
     assert f'data-contact="{ids["Carol"]}" data-acknowledged="yes"' in page
     assert f'data-contact="{ids["Anna"]}" data-acknowledged="no"' in page
     assert "Telegram" in page.split(f'data-contact="{ids["Carol"]}"')[1].split("</tr>")[0]
+
+
+def test_the_commission_by_voice_and_telegram_until_key_1_on_a_chain_call(
+        wiring, sim, telegram, users, frozen_clock):
+    ids = add_commission(wiring, telegram)
+    phones = [ANNA.phone, BRUNO.phone, CAROL.phone]
+    alert_id = start_alert(wiring, users, ["telegram", "voice"],
+                           escalation=_chain(ids, ["Bruno", "Anna"], rounds=3))
+    send_due(wiring, frozen_clock)
+    # The fan-out: each member's chat has the button and each phone rang once.
+    assert all(telegram.chats.of(m.chat)[0]["reply_markup"] for m in COMMISSION)
+    assert _calls(sim, phones) == {phone: 1 for phone in phones}
+    assert wait_until(lambda: all(sim.phones.of(phone) for phone in phones))
+
+    _minutes(wiring, frozen_clock)  # nobody answered: the chain calls Bruno again
+    assert _calls(sim, phones) == {ANNA.phone: 1, BRUNO.phone: 2, CAROL.phone: 1}
+    assert wait_until(lambda: len(sim.phones.of(BRUNO.phone)) == 2)
+    chain_call = delivery_to(wiring, alert_id, "voice", BRUNO.phone, round_=1)
+    status, answer = sim.press(BRUNO.phone, "1")
+    assert status == 200 and "Paldies" in answer
+    for _ in range(6):
+        _minutes(wiring, frozen_clock)
+
+    assert _calls(sim, phones) == {ANNA.phone: 1, BRUNO.phone: 2, CAROL.phone: 1}
+    acked, = acknowledgements(wiring, alert_id)
+    assert (acked.contact_id, acked.via, acked.delivery_id) == (ids["Bruno"], "voice",
+                                                                 chain_call.id)
