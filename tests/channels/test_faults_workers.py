@@ -89,7 +89,8 @@ def test_kill_9_mid_fan_out_loses_nothing_and_resends_only_what_was_in_hand(
     try:
         wait_for(lambda: open_rows(sessions, alert_id) == 0, 45, "every row sent", [second])
     finally:
-        second.stop()
+        stopped = second.stop()
+    assert stopped == 0, second.output()  # SIGTERM ends a worker cleanly
 
     by_telegram = compare(sessions, alert_id, "telegram", telegram_received(telegram))
     by_sms = compare(sessions, alert_id, "sms", twilio_received(twilio))
