@@ -65,6 +65,16 @@ CONFIRM_TEXTS = {
            "confirmation the address is not subscribed."),
 }
 
+# The "my data" link for a subscriber who asks for it again.
+MANAGE_TEXTS = {
+    "lv": ("Jūsu datu saite: Jelgavas brīdinājumi e-pastā\n\n"
+           "Šajā lapā varat apskatīt, lejupielādēt vai dzēst savus datus un atteikties no "
+           "brīdinājumiem:\n\n{url}\n\nJa to neprasījāt jūs, neko nedariet."),
+    "en": ("Your data link: Jelgava alerts by e-mail\n\n"
+           "On this page you can see, download or delete your data and unsubscribe:\n\n"
+           "{url}\n\nIf you did not ask for this, do nothing."),
+}
+
 SendMail = Callable[[str, str, str], None]  # (address, language, text)
 
 
@@ -120,6 +130,26 @@ def mail_sender(adapter: Adapter) -> SendMail:
     return send
 
 
+def _check_rate(session: Session, address: str) -> None:
+    """At most :data:`MAILS_PER_HOUR` mails (confirmations and data links) per address."""
+    recent = session.scalar(
+        select(func.count()).select_from(EmailConfirmation)
+        .where(EmailConfirmation.email == address,
+               EmailConfirmation.created_at > clock.now() - timedelta(hours=1))
+    ) or 0
+    if recent >= MAILS_PER_HOUR:
+        raise SubscriptionError("email", "too_many_mails",
+                                f"at most {MAILS_PER_HOUR} mails an hour per address")
+
+
+def _send(send_mail: SendMail, address: str, language: str, text: str) -> None:
+    try:
+        send_mail(address, language, text)
+    except Exception as error:  # the relay's reason stays out of the page and the log
+        raise SubscriptionError("email", "mail_not_sent", "the mail could not be sent") \
+            from error
+
+
 def start(
     session: Session, email: str, language: str, areas: Sequence[str], levels: Sequence[str],
     consent_given: bool, *, send_mail: SendMail, secret: str | bytes, base_url: str,
@@ -130,15 +160,8 @@ def start(
     choices = check_choices(language, areas, levels, allowed_areas, languages)
     if not consent_given:
         raise SubscriptionError("consent", "consent", "consent is required")
+    _check_rate(session, address)
     now = clock.now()
-    recent = session.scalar(
-        select(func.count()).select_from(EmailConfirmation)
-        .where(EmailConfirmation.email == address,
-               EmailConfirmation.created_at > now - timedelta(hours=1))
-    ) or 0
-    if recent >= MAILS_PER_HOUR:
-        raise SubscriptionError("email", "too_many_mails",
-                                f"at most {MAILS_PER_HOUR} mails an hour per address")
     token = secrets.token_urlsafe(32)
     row = EmailConfirmation(
         email=address, token_hash=token_hash(secret, token), created_at=now,
@@ -150,12 +173,30 @@ def start(
     session.flush()
     text = CONFIRM_TEXTS.get(choices.language, CONFIRM_TEXTS["lv"]).format(
         url=f"{base_url.rstrip('/')}{CONFIRM_PATH}{token}")
-    try:
-        send_mail(address, choices.language, text)
-    except Exception as error:  # the relay's reason stays out of the page and the log
-        raise SubscriptionError("email", "mail_not_sent", "the mail could not be sent") \
-            from error
+    _send(send_mail, address, choices.language, text)
     return row
+
+
+def start_manage(session: Session, email: str, *, send_mail: SendMail, secret: str | bytes,
+                 base_url: str) -> None:
+    """Mail a subscribed address its "my data" link; send nothing otherwise (the page
+    answers the same either way, so it does not tell who is subscribed). The mail is
+    counted as a used confirmation row, so it shares the hourly limit and can
+    never confirm anything."""
+    address = email_of(email)
+    contact = find_subscriber(session, address, ("email",))
+    if contact is None:
+        return
+    _check_rate(session, address)
+    now = clock.now()
+    session.add(EmailConfirmation(
+        email=address, token_hash=token_hash(secret, secrets.token_urlsafe(32)),
+        choices={"purpose": "manage"}, created_at=now, expires_at=now, used_at=now,
+    ))
+    session.flush()
+    url = f"{base_url.rstrip('/')}{MY_DATA_PATH}{unsubscribe_token(secret, address)}"
+    text = MANAGE_TEXTS.get(contact.language, MANAGE_TEXTS["lv"]).format(url=url)
+    _send(send_mail, address, contact.language, text)
 
 
 def pending(session: Session, token: str, *, secret: str | bytes,

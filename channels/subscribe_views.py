@@ -446,7 +446,44 @@ def email_start() -> Any:
 @bp.route("/email/sent")
 @public
 def email_sent() -> Any:
-    return render_template("subscribe/email_sent.html")
+    return render_template("subscribe/email_sent.html", purpose="subscribe")
+
+
+class EmailForm(BaseModel):
+    email: str = Field(min_length=1, max_length=254)
+    website: str = ""
+
+
+@bp.route("/email/manage", methods=["GET", "POST"])
+@public
+@limiter.limit(START_LIMIT, methods=["POST"])
+def email_manage() -> Any:
+    """Ask for the "my data" link again; the answer is the same for any address."""
+    errors: dict[str, str] = {}
+    values = {"email": request.form.get("email", "")}
+    status = 200
+    if request.method == "POST":
+        try:
+            data = form_data(EmailForm)
+        except InputError as exc:
+            errors, status = exc.errors, 422
+        else:
+            send = _mailer()
+            if data.website or send is None:
+                return render_template("subscribe/email_sent.html", purpose="manage")
+            sess = db_session()
+            try:
+                email_subscriptions.start_manage(sess, data.email, send_mail=send,
+                                                 secret=_secret(), base_url=settings().base_url)
+            except SubscriptionError as exc:
+                sess.rollback()
+                errors = _error(exc)
+                status = 429 if exc.reason == "too_many_mails" else 422
+            else:
+                sess.commit()
+                return render_template("subscribe/email_sent.html", purpose="manage")
+    return render_template("subscribe/email_manage.html", errors=errors, values=values,
+                           honeypot=HONEYPOT), status
 
 
 def _link_refused(exc: SubscriptionError) -> Any:

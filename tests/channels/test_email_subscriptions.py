@@ -153,3 +153,21 @@ def test_without_smtp_the_page_says_email_is_unavailable(app, client):
     assert 'data-testid="email-unavailable"' in page.get_data(as_text=True)
     with app.extensions["sargs"].sessionmaker() as db:
         assert db.scalar(select(ContactAddress)) is None
+
+
+def test_a_subscriber_gets_the_data_link_again_and_nobody_learns_who_is_subscribed(
+        wiring, mail):
+    client = wiring.app.test_client()
+    _subscribe(client)
+    post_form(client, f"/subscribe/{_link(mail)}")
+
+    known = post_form(client, "/subscribe/email/manage", {"email": ADDRESS.upper()})
+    unknown = post_form(client, "/subscribe/email/manage", {"email": "cits@example.lv"})
+    assert known.status_code == unknown.status_code == 200
+    assert known.get_data(as_text=True) == unknown.get_data(as_text=True)
+    assert mail.inboxes.of("cits@example.lv") == []
+    data_mail = mail.inboxes.of(ADDRESS)[-1]
+    found = re.search(r"http://\S+(/subscribe/email/my/\S+)", data_mail["text"])
+    page = client.get(found.group(1))
+    assert page.status_code == 200 and ADDRESS in page.get_data(as_text=True)
+    assert _contacts(wiring) == [(ADDRESS, _contacts(wiring)[0][1])]  # looking changed nothing
