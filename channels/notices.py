@@ -178,6 +178,7 @@ def cancel(session: Session, alert: Alert, by_id: int | None, *, configured: set
         return Outcome(stopped, None, 0)
     notice = _create(session, alert, cancel_texts(alert), "Cancel", by_id,
                      whole_audience=False, two_person_rule=False)
+    notice.priority = max(alerts.PRIORITY.values())  # a false alarm's end goes out first
     alerts.submit(session, notice, by_id)
     written = alerts.start_sending(session, notice, configured)
     return Outcome(stopped, notice, written)

@@ -31,6 +31,7 @@ NOTE_MAX = 1000
 OUTCOME_LABELS = {
     "unknown": _l("not understood"), "stop": _l("unsubscribed (STOP)"),
     "start": _l("asked how to subscribe (START)"), "help": _l("asked for help (HELP)"),
+    "ack": _l("acknowledged the alert"),
 }
 
 

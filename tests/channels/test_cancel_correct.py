@@ -131,6 +131,7 @@ def test_cancel_stops_pending_rows_and_tells_exactly_those_already_told(
         assert (notice.msg_type, notice.references_id) == ("Cancel", alert_id)
         assert notice.state in ("sending", "done")  # done once the last receipt came
         assert not notice.requires_approval
+        assert notice.priority == max(alerts.PRIORITY.values())  # ahead of other queues
         targets = {(d.channel, d.address) for d in db.scalars(
             select(Delivery).where(Delivery.alert_id == notice_id))}
         assert targets == TOLD
