@@ -162,6 +162,8 @@ def _create(session: Session, original: Alert, bodies: dict[str, str], msg_type:
             by_id: int | None, *, whole_audience: bool, two_person_rule: bool) -> Alert:
     follow_up = alerts.create_alert(session, _draft(original, bodies, whole_audience), by_id)
     follow_up.msg_type = msg_type
+    if msg_type == "Cancel":  # the end of a false alarm goes out ahead of other queues
+        follow_up.priority = max(alerts.PRIORITY.values())
     follow_up.references_id = original.id
     follow_up.requires_approval = two_person_rule and alerts.needs_second_person(
         original.cap_status, "manual", original.audience)
@@ -178,7 +180,6 @@ def cancel(session: Session, alert: Alert, by_id: int | None, *, configured: set
         return Outcome(stopped, None, 0)
     notice = _create(session, alert, cancel_texts(alert), "Cancel", by_id,
                      whole_audience=False, two_person_rule=False)
-    notice.priority = max(alerts.PRIORITY.values())  # a false alarm's end goes out first
     alerts.submit(session, notice, by_id)
     written = alerts.start_sending(session, notice, configured)
     return Outcome(stopped, notice, written)
