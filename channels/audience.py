@@ -7,9 +7,11 @@ participants) — never groups, never the public.
 
 from __future__ import annotations
 
+import functools
+import json
 from dataclasses import dataclass
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Text, and_, cast, or_, select
 from sqlalchemy.orm import Session
 
 from sargs.channels.models import Alert, Contact, ContactAddress, ContactGroup, Delivery
@@ -37,24 +39,28 @@ def _public_subscribers(session: Session, alert: Alert) -> list[tuple[int, str, 
     tens of thousands of subscribers resolve in a fraction of a second.
     """
     areas = set(alert.audience.get("public", {}).get("areas", []))
+    contact, address = Contact.__table__.c, ContactAddress.__table__.c
+    # Areas and levels come as JSON text: residents share a handful of choices, so each
+    # distinct text is decoded once instead of twice per resident.
+    decoded = functools.cache(json.loads)
     rows = session.execute(
-        select(Contact.id, Contact.language, Contact.areas, Contact.levels,
-               ContactAddress.channel, ContactAddress.address)
-        .join(ContactAddress, ContactAddress.contact_id == Contact.id)
-        .where(Contact.is_public_subscriber.is_(True), Contact.active.is_(True),
-               ContactAddress.active.is_(True), ContactAddress.channel.in_(alert.channels))
-        .order_by(Contact.id, ContactAddress.preference, ContactAddress.id)
+        select(contact.id, contact.language, cast(contact.areas, Text), cast(contact.levels, Text),
+               address.channel, address.address)
+        .join(ContactAddress.__table__, address.contact_id == contact.id)
+        .where(contact.is_public_subscriber.is_(True), contact.active.is_(True),
+               address.active.is_(True), address.channel.in_(alert.channels))
+        .order_by(contact.id, address.preference, address.id)
     )
     chosen: list[tuple[int, str, str, str]] = []
     last = None
-    for contact_id, language, contact_areas, levels, channel, address in rows:
+    for contact_id, language, contact_areas, levels, channel, where in rows:
         if contact_id == last:
             continue  # the preferred address was taken; the others wait for a fallback
         last = contact_id
-        if areas.isdisjoint(contact_areas or ()) or (
-                alert.level is not None and alert.level not in (levels or ())):
+        if areas.isdisjoint(decoded(contact_areas or "[]")) or (
+                alert.level is not None and alert.level not in decoded(levels or "[]")):
             continue
-        chosen.append((contact_id, language, channel, address))
+        chosen.append((contact_id, language, channel, where))
     return chosen
 
 

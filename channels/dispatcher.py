@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from sargs import clock
@@ -130,17 +130,7 @@ class Dispatcher:
                 if budget <= 0:
                     self._starved.add(channel)
                     continue
-                query = (
-                    select(table.c.id, table.c.channel, table.c.address, table.c.language,
-                           table.c.attempts, table.c.alert_id, table.c.contact_id)
-                    .where(table.c.channel == channel, table.c.state == "pending",
-                           table.c.due_at <= clock.now())
-                    .order_by(table.c.priority.desc(), table.c.id)
-                    .limit(budget)
-                )
-                if session.get_bind().dialect.name == "postgresql":
-                    query = query.with_for_update(skip_locked=True)
-                rows = session.execute(query).all()
+                rows = self._due_rows(session, channel, budget)
                 admits = self.budgets.admit(channel, [row.address for row in rows])
                 self.budgets.give_back(channel, budget - sum(admits))
                 if not all(admits):  # those chats had a message a moment ago (Telegram: 1/s)
@@ -164,6 +154,36 @@ class Dispatcher:
         session.execute(update(table).where(table.c.id.in_(later))
                         .values(due_at=clock.now() + timedelta(seconds=1)))
         return [row for row, ok in zip(rows, admits, strict=True) if ok]
+
+    def _due_rows(self, session: Session, channel: str, limit: int) -> list[Any]:
+        """Up to ``limit`` due pending rows of ``channel``, highest priority first, then
+        the longest waiting.
+
+        One priority at a time (there are a handful), so every query walks the
+        (state, priority, due_at) index in order and stops at ``limit``: a single
+        ORDER BY priority DESC, id would sort every pending row, each round."""
+        table = Delivery.__table__
+        found: list[Any] = []
+        below: int | None = None
+        while len(found) < limit:
+            top = select(func.max(table.c.priority)).where(table.c.state == "pending")
+            if below is not None:
+                top = top.where(table.c.priority < below)
+            below = session.scalar(top)
+            if below is None:
+                break
+            query = (
+                select(table.c.id, table.c.channel, table.c.address, table.c.language,
+                       table.c.attempts, table.c.alert_id, table.c.contact_id)
+                .where(table.c.state == "pending", table.c.priority == below,
+                       table.c.due_at <= clock.now(), table.c.channel == channel)
+                .order_by(table.c.due_at, table.c.id)
+                .limit(limit - len(found))
+            )
+            if session.get_bind().dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            found.extend(session.execute(query).all())
+        return found
 
     def _claimed(self, session: Session, row: Any, attempts: int,
                  alerts_seen: dict[int, Alert] | None = None) -> Claimed:
@@ -261,6 +281,12 @@ class Dispatcher:
         wait = BACKOFF_S[min(item.attempts - 1, len(BACKOFF_S) - 1)]
         if error.retry_after is not None:
             wait = max(wait, error.retry_after)
+        if error.maybe_sent:  # no answer in time: the lease's end asks the provider first
+            session.execute(update(Delivery).where(Delivery.id == item.message.delivery_id,
+                                                   Delivery.state == "claimed")
+                            .values(lease_until=clock.now() + timedelta(seconds=wait),
+                                    last_error=error.reason[:ERROR_LENGTH]))
+            return
         ledger.move(session, item.message.delivery_id, "pending", lease_until=None,
                     due_at=clock.now() + timedelta(seconds=wait),
                     last_error=error.reason[:ERROR_LENGTH])
