@@ -112,6 +112,8 @@ def follow_ups(session: Session, alert: Alert) -> list[Alert]:
 
 
 def _check_original(session: Session, alert: Alert) -> None:
+    # Under the original's row lock: two people pressing Cancel at once send one notice.
+    alerts._current(session, alert)
     if alert.msg_type == "Cancel":
         raise AlertError("msg_type", "a cancel notice cannot itself be cancelled or corrected")
     if alert.state not in FOLLOWED_UP_STATES:
