@@ -43,3 +43,37 @@ CONSENT_TEXTS: dict[str, dict[str, object]] = {
 def consent_text(language: str) -> dict[str, object]:
     """The consent text in ``language``, else in Latvian."""
     return CONSENT_TEXTS.get(language, CONSENT_TEXTS["lv"])
+
+
+# E-mail subscribers agree to a text of their own: it names the e-mail address and the
+# link in every alert e-mail instead of the phone number and STOP.
+EMAIL_CONSENT_VERSION = "2026-11-email-v1"
+EMAIL_CONSENT_TEXTS: dict[str, dict[str, object]] = {
+    "lv": {
+        "title": "Piekrišana civilās aizsardzības brīdinājumu saņemšanai e-pastā",
+        "paragraphs": (
+            CONSENT_TEXTS["lv"]["paragraphs"][0],
+            "Ko mēs glabājam: jūsu e-pasta adresi, valodu, izvēlētās teritorijas, "
+            "brīdinājumu līmeņus un laiku, kad devāt piekrišanu.",
+            CONSENT_TEXTS["lv"]["paragraphs"][2],
+            "Kā atteikties: katrā brīdinājuma vēstulē ir saite uz lapu, kur varat apskatīt, "
+            "lejupielādēt un dzēst savus datus.",
+        ),
+    },
+    "en": {
+        "title": "Consent to receive civil-protection alerts by e-mail",
+        "paragraphs": (
+            CONSENT_TEXTS["en"]["paragraphs"][0],
+            "What we store: your e-mail address, language, chosen areas, alert levels and the "
+            "time you gave your consent.",
+            CONSENT_TEXTS["en"]["paragraphs"][2],
+            "How to stop: every alert e-mail has a link to a page where you can see, download "
+            "and delete your data.",
+        ),
+    },
+}
+
+
+def email_consent_text(language: str) -> dict[str, object]:
+    """The e-mail consent text in ``language``, else in Latvian."""
+    return EMAIL_CONSENT_TEXTS.get(language, EMAIL_CONSENT_TEXTS["lv"])

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from sargs import clock
 from sargs.channels.adapters import Adapter, Outgoing
-from sargs.channels.consent import CONSENT_VERSION
+from sargs.channels.consent import EMAIL_CONSENT_VERSION
 from sargs.channels.contacts import AddressError, normalise
 from sargs.channels.models import Contact, ContactAddress, EmailConfirmation
 from sargs.channels.subscriptions import (
@@ -167,7 +167,7 @@ def start(
         email=address, token_hash=token_hash(secret, token), created_at=now,
         expires_at=now + CONFIRM_VALID,
         choices={"language": choices.language, "areas": list(choices.areas),
-                 "levels": list(choices.levels), "consent_version": CONSENT_VERSION},
+                 "levels": list(choices.levels), "consent_version": EMAIL_CONSENT_VERSION},
     )
     session.add(row)
     session.flush()
@@ -217,13 +217,16 @@ def pending(session: Session, token: str, *, secret: str | bytes,
 def confirm(session: Session, token: str, *, secret: str | bytes) -> Contact:
     """The button's POST: subscribe the address with the choices kept for ``token``."""
     row = pending(session, token, secret=secret, lock=True)
-    if row.choices.get("consent_version") != CONSENT_VERSION:
+    if row.choices.get("consent_version") != EMAIL_CONSENT_VERSION:
         raise SubscriptionError("consent_version", "consent_version",
                                 "the consent text has changed; subscribe again")
     choices = Choices(row.choices["language"], tuple(row.choices["areas"]),
                       tuple(row.choices["levels"]))
     row.used_at = clock.now()
-    return save_subscriber(session, row.email, "email", choices, verified=True)
+    contact = save_subscriber(session, row.email, "email", choices, verified=True)
+    contact.consent_version = EMAIL_CONSENT_VERSION  # the e-mail text, not the SMS one
+    session.flush()
+    return contact
 
 
 def subscriber_by_token(session: Session, token: str, *, secret: str | bytes) -> Contact:

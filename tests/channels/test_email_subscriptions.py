@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from sargs import clock
 from sargs.channels import alerts
+from sargs.channels.consent import EMAIL_CONSENT_VERSION
 from sargs.channels.models import Contact, ContactAddress, Delivery, EmailConfirmation
 from sargs.channels.simulators.smtp import SmtpSimulator
 from tests.channels.adapters_helpers import Wired, drain_paced, wired
@@ -58,6 +59,8 @@ def test_subscribe_confirm_by_button_get_an_alert_and_unsubscribe_by_post(
     client = wiring.app.test_client()
     start = client.get("/subscribe/").get_data(as_text=True)
     assert 'href="/subscribe/email"' in start  # e-mail is a channel choice
+    form = client.get("/subscribe/email").get_data(as_text=True)
+    assert "e-pasta adresi" in form and EMAIL_CONSENT_VERSION in form  # the e-mail consent
 
     response = _subscribe(client)
     assert response.status_code == 302 and response.headers["Location"].endswith(
@@ -79,7 +82,7 @@ def test_subscribe_confirm_by_button_get_an_alert_and_unsubscribe_by_post(
     with wiring.sessions() as db:
         contact = db.scalar(select(Contact))
         assert contact.is_public_subscriber and contact.consent_at == clock.now()
-        assert contact.consent_version is not None
+        assert contact.consent_version == EMAIL_CONSENT_VERSION
         assert [(a.channel, a.address, a.verified_at is not None)
                 for a in contact.addresses] == [("email", ADDRESS, True)]
     assert post_form(client, f"/subscribe/{path}").status_code == 410  # used once
