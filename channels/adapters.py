@@ -30,10 +30,15 @@ class Outgoing:
 
 
 class RetryableError(Exception):
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+    """``maybe_sent``: the provider may have the message (no answer in time), so it
+    is reconciled with the provider before any resend."""
+
+    def __init__(self, reason: str, retry_after: float | None = None,
+                 maybe_sent: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
+        self.maybe_sent = maybe_sent
 
 
 class PermanentError(Exception):

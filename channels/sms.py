@@ -61,7 +61,8 @@ def raise_for_twilio(error: Exception) -> None:
             raise RetryableError(f"Twilio HTTP {error.status}") from error
         raise PermanentError(f"Twilio {error.code}: {error.msg}") from error
     if isinstance(error, RequestsConnectionError | Timeout):
-        raise RetryableError(f"Twilio unreachable: {type(error).__name__}") from error
+        raise RetryableError(f"Twilio unreachable: {type(error).__name__}",
+                             maybe_sent=isinstance(error, Timeout)) from error
     raise error
 
 

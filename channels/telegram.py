@@ -90,7 +90,8 @@ class TelegramAdapter:
         except BadRequest as error:  # e.g. chat not found
             raise PermanentError(f"Telegram 400: {error.message}") from error
         except (TimedOut, NetworkError, TimeoutError) as error:
-            raise RetryableError(f"Telegram unreachable: {type(error).__name__}") from error
+            raise RetryableError(f"Telegram unreachable: {type(error).__name__}",
+                                 maybe_sent=isinstance(error, TimedOut | TimeoutError)) from error
         return f"{sent.chat.id}:{sent.message_id}"
 
     def reconcile(self, message: Outgoing, provider_id: str | None) -> str | None:
