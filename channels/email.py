@@ -73,6 +73,7 @@ def build_message(message: Outgoing, sender: str, unsubscribe_url: str | None = 
     document = html_of(message.text, message.language)
     if unsubscribe_url:
         mail["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058
         label = UNSUBSCRIBE_TEXTS.get(message.language, UNSUBSCRIBE_TEXTS["en"])
         document = document.replace("</body>", f'<p><small><a href="{html.escape(unsubscribe_url)}">'
                                     f"{html.escape(label)}</a></small></p>\n</body>")

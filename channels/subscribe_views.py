@@ -520,9 +520,12 @@ def email_confirm(token: str) -> Any:
     return render_template("subscribe/email_done.html")
 
 
-@bp.route("/email/my/<token>")
+@bp.route("/email/my/<token>", methods=["GET", "POST"])
 @public
+@limiter.limit(CODE_LIMIT, methods=["POST"])
 def email_data(token: str) -> Any:
+    if request.method == "POST":  # RFC 8058 one-click unsubscribe from the mail program
+        return _one_click(token)
     sess = db_session()
     try:
         data = email_subscriptions.export(sess, token, secret=_secret())
@@ -533,6 +536,26 @@ def email_data(token: str) -> Any:
         "subscribe/email_data.html", data=data, token=token, area_names=names,
         level_label=LEVEL_LABELS.get(subscriptions.choice_of(data["levels"]) or "", ""),
         language_labels=LANGUAGE_LABELS)
+
+
+def _one_click(token: str) -> Any:
+    """The mail program's POST of ``List-Unsubscribe=One-Click`` to the header's link.
+    It carries no CSRF token (it does not come from our page); the unguessable
+    personal token in the link is what authorises it."""
+    if request.form.get("List-Unsubscribe") != "One-Click":
+        return Response("expected List-Unsubscribe=One-Click\n", status=400,
+                        mimetype="text/plain")
+    sess = db_session()
+    try:
+        email_subscriptions.unsubscribe(sess, token, secret=_secret())
+    except SubscriptionError:
+        sess.rollback()
+        return Response("not subscribed\n", status=404, mimetype="text/plain")
+    sess.commit()
+    return Response("unsubscribed\n", mimetype="text/plain")
+
+
+csrf.exempt(email_data)
 
 
 @bp.route("/email/my/<token>/export")

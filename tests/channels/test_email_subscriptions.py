@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sargs import clock
 from sargs.channels import alerts
 from sargs.channels.consent import EMAIL_CONSENT_VERSION
+from sargs.channels.email_subscriptions import unsubscribe_link
 from sargs.channels.models import Contact, ContactAddress, Delivery, EmailConfirmation
 from sargs.channels.simulators.smtp import SmtpSimulator
 from tests.channels.adapters_helpers import Wired, drain_paced, wired
@@ -101,6 +102,7 @@ def test_subscribe_confirm_by_button_get_an_alert_and_unsubscribe_by_post(
     assert alert_mail["text"].replace("\r\n", "\n").strip() == \
         "Oranžais brīdinājums: stiprs vējš Jelgavā."
     header = alert_mail["message"]["List-Unsubscribe"]
+    assert alert_mail["message"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     link = re.fullmatch(r"<(http://\S+)>", header).group(1)
     assert f'href="{link}"' in alert_mail["html"]
     my_data = "/subscribe/" + link.split("/subscribe/", 1)[1]
@@ -174,3 +176,20 @@ def test_a_subscriber_gets_the_data_link_again_and_nobody_learns_who_is_subscrib
     page = client.get(found.group(1))
     assert page.status_code == 200 and ADDRESS in page.get_data(as_text=True)
     assert _contacts(wiring) == [(ADDRESS, _contacts(wiring)[0][1])]  # looking changed nothing
+
+
+def test_the_mail_programs_one_click_unsubscribe_erases(wiring, mail):
+    client = wiring.app.test_client()
+    _subscribe(client)
+    post_form(client, f"/subscribe/{_link(mail)}")
+    link = unsubscribe_link(wiring.settings)(ADDRESS)
+    path = "/subscribe/" + link.split("/subscribe/", 1)[1]
+
+    assert client.post(path, data={"something": "else"}).status_code == 400
+    assert client.post(path + "/erase").status_code == 400  # our own button needs CSRF
+    assert _contacts(wiring) != []
+    # What Gmail and others POST (RFC 8058): no CSRF token, the link's token authorises it.
+    response = client.post(path, data={"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    assert _contacts(wiring) == []
+    assert client.post(path, data={"List-Unsubscribe": "One-Click"}).status_code == 404
