@@ -45,15 +45,30 @@ PER_SENDER = ("sms", "voice")
 
 KEY_PREFIX = "sargs:rate"
 _redis_down = threading.Event()  # one warning when Redis goes away, one when it is back
-# An address's bucket that sat idle this long is full again and can be forgotten.
+# Per-address buckets kept before the full (idle) ones are forgotten: a full bucket
+# and no bucket grant the same.
 LOCAL_ADDRESS_LIMIT = 10_000
 
 
-def seconds_to_reach(channel: str, units: int, senders: int = 1) -> int:
-    """Whole seconds to hand ``units`` messages (SMS: segments) to ``channel``."""
+def seconds_to_reach(channel: str, units: int, senders: int = 1,
+                     rate: float | None = None) -> int:
+    """Whole seconds to hand ``units`` messages (SMS: segments) to ``channel``
+    (at ``rate``, else the provider's default times ``senders``)."""
     if units <= 0:
         return 0
-    return math.ceil(units / (RATES[channel] * max(senders, 1)))
+    return math.ceil(units / (rate or RATES[channel] * max(senders, 1)))
+
+
+def configured_rate(channel: str, settings: Any, default: float | None = None) -> float:
+    """``channel``'s sends a second here: SARGS_CHANNEL_RATES, else the default rate
+    (``default`` or RATES) times the Twilio numbers where the limit is per number."""
+    overrides: Mapping[str, float] = getattr(settings, "channel_rates", None) or {}
+    if channel in overrides:
+        return float(overrides[channel])
+    rate = float(default if default is not None else RATES[channel])
+    if channel in PER_SENDER:
+        rate *= max(len(twilio_senders(settings)), 1)
+    return rate
 
 
 def parse_rates(text: str) -> dict[str, float]:
@@ -320,12 +335,6 @@ class Budgets:
 def budgets_for(adapters: Mapping[str, Any], settings: Any) -> Budgets:
     """The budgets of these adapters, at SARGS_CHANNEL_RATES where it sets a rate,
     shared through SARGS_REDIS_URL when that is set."""
-    overrides: Mapping[str, float] = getattr(settings, "channel_rates", None) or {}
-    senders = twilio_senders(settings)
-    rates = {}
-    for name, adapter in adapters.items():
-        rate = float(adapter.rate_per_second)
-        if name in PER_SENDER:  # the provider's limit is per number
-            rate *= max(len(senders), 1)
-        rates[name] = float(overrides.get(name, rate))
-    return Budgets(rates, redis=settings.redis_url or None, senders=senders)
+    rates = {name: configured_rate(name, settings, adapter.rate_per_second)
+             for name, adapter in adapters.items()}
+    return Budgets(rates, redis=settings.redis_url or None, senders=twilio_senders(settings))

@@ -324,9 +324,9 @@ def _preview(session: Any, values: Any) -> dict[str, Any]:
         recipients = sum(n for (c, _lang), n in counts.items() if c == channel)
         units = sum(n * max(segments_of.get(lang, 1), 1) for (c, lang), n in counts.items()
                     if c == channel) if channel == "sms" else recipients
+        rate = rates.configured_rate(channel, settings())  # SARGS_CHANNEL_RATES, Twilio numbers
         estimate.append({"channel": channel, "recipients": recipients, "units": units,
-                         "rate": rates.RATES[channel],
-                         "seconds": rates.seconds_to_reach(channel, units)})
+                         "rate": rate, "seconds": rates.seconds_to_reach(channel, units, rate=rate)})
     return {
         "cap_status": cap_status, "languages": languages, "channels": channels,
         "estimate": estimate, "everyone": max((e["seconds"] for e in estimate), default=0),

@@ -239,3 +239,11 @@ def test_sms_leave_from_the_recipients_number_within_each_numbers_rate(settings,
                           if m["from"] == sender)
         assert seconds and max(seconds.values()) <= 20, (sender, seconds)
         assert sum(seconds.values()) <= 10 + 10 * (max(seconds) - min(seconds)).total_seconds() + 10
+
+
+def test_the_estimate_and_the_budgets_use_the_same_rates():
+    settings = load_settings(twilio_from_number=",".join(SENDERS), channel_rates="telegram=100")
+    assert rates.configured_rate("sms", settings) == 30  # three numbers
+    assert rates.configured_rate("telegram", settings) == 100  # the setting
+    assert rates.configured_rate("email", settings) == rates.RATES["email"]
+    assert rates.seconds_to_reach("sms", 300, rate=rates.configured_rate("sms", settings)) == 10
