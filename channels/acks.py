@@ -158,7 +158,7 @@ def acknowledge_by_reply(session: Session, reply: inbound.Reply) -> str | None:
     return text("thanks", row.language, alert_id=row.alert_id)
 
 
-inbound.register(acknowledge_by_reply)
+inbound.register(acknowledge_by_reply, name="ack")
 
 
 # --- the web -----------------------------------------------------------------
