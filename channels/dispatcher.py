@@ -225,8 +225,10 @@ class Dispatcher:
         if send_many is not None:
             try:
                 results = send_many(messages)
-            except Exception as exc:  # the whole batch failed (e.g. its wait ran out): retry
-                results = [exc] * len(messages)
+            except Exception as exc:  # the whole batch failed (e.g. its wait ran out)
+                # Some may have reached the provider: ask it before any resend.
+                log.error("adapter %s failed a batch", messages[0].channel, exc_info=exc)
+                results = [RetryableError(type(exc).__name__, maybe_sent=True)] * len(messages)
         else:
             results = []
             for message in messages:
