@@ -3,13 +3,17 @@ workers through Redis, always on the injected clock."""
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from email.utils import parsedate_to_datetime
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pydantic import SecretStr
 from sqlalchemy import select
 
+from sargs import clock
 from sargs.app import create_app
 from sargs.channels import alerts, rates
 from sargs.channels.adapters import Outgoing
@@ -247,3 +251,31 @@ def test_the_estimate_and_the_budgets_use_the_same_rates():
     assert rates.configured_rate("telegram", settings) == 100  # the setting
     assert rates.configured_rate("email", settings) == rates.RATES["email"]
     assert rates.seconds_to_reach("sms", 300, rate=rates.configured_rate("sms", settings)) == 10
+
+
+@settings(max_examples=50, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rate=st.sampled_from([1.0, 3.0, 10.0, 30.0]),
+       steps=st.lists(st.tuples(st.sampled_from(["take", "back", "wait"]),
+                                st.integers(0, 50), st.floats(0, 2.5)), max_size=40))
+def test_a_bucket_never_grants_more_than_its_burst_and_rate(make_budgets, frozen_clock, rate,
+                                                            steps):
+    budgets = make_budgets({"sms": rate})
+    channel_key = f"sms-{uuid.uuid4().hex}"
+    budgets.channels[channel_key] = budgets._bucket(channel_key, rate)
+    start, granted, outstanding = clock.now(), 0, 0
+    for action, count, seconds in steps:
+        if action == "take":
+            got = budgets.acquire(channel_key, count)
+            assert 0 <= got <= count
+            granted += got
+            outstanding += got
+        elif action == "back":
+            back = min(count, outstanding)
+            budgets.give_back(channel_key, back)
+            granted -= back
+            outstanding -= back
+        else:
+            frozen_clock.advance(seconds=seconds)
+        elapsed = (clock.now() - start).total_seconds()
+        assert granted <= max(rate, 1) + rate * elapsed + 1e-6
