@@ -11,6 +11,7 @@ from pydantic import SecretStr
 
 from sargs.app import create_app
 from sargs.channels.simulators import twilio as twilio_sim
+from tests.channels.sip_phone import phones  # noqa: F401 (a fixture of the SIP tests)
 
 FROM = "+37166000000"
 
