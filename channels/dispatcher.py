@@ -145,6 +145,7 @@ class Dispatcher:
                 for row in rows:
                     claimed.append(self._claimed(session, row, row.attempts + 1, alerts_seen))
             session.commit()
+        self.budgets.charge_extra(item.message for item in claimed)  # SMS: one unit a segment
         return claimed
 
     def _wait_a_moment(self, session: Session, rows: list[Any], admits: list[bool]) -> list[Any]:

@@ -14,6 +14,7 @@ bucket's last update simply refills nothing.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import math
@@ -107,6 +108,13 @@ def pick_sender(address: str, senders: list[str]) -> str:
     return senders[int.from_bytes(digest[:8], "big") % len(senders)]
 
 
+@functools.lru_cache(maxsize=64)
+def _segments(text: str) -> int:
+    from sargs.channels.texts import sms_segments
+
+    return sms_segments(text)[0]
+
+
 def _now() -> float:
     return clock.now().timestamp()
 
@@ -125,6 +133,10 @@ class Bucket(Protocol):
 
     def seconds_to_token(self) -> float:
         """How long until one token is there (0: now)."""
+        ...
+
+    def charge(self, count: int) -> None:
+        """Take ``count`` more tokens even below zero: a debt later sends wait out."""
         ...
 
 
@@ -164,6 +176,10 @@ class LocalBucket:
     def take(self, count: int) -> None:
         self.tokens -= count
 
+    def charge(self, count: int) -> None:
+        self._refill()
+        self.tokens -= count
+
     def seconds_to_token(self) -> float:
         """How long until one token is there (0: now)."""
         self._refill()
@@ -173,7 +189,8 @@ class LocalBucket:
 TokenBucket = LocalBucket  # the dispatcher's earlier name
 
 
-# KEYS[1] the bucket; ARGV rate, capacity, now (seconds), wanted (negative: give back).
+# KEYS[1] the bucket; ARGV rate, capacity, now (seconds), wanted (negative: give back),
+# and "1" to take ``wanted`` whatever is left (a debt).
 # Tokens refill by the elapsed time, never past capacity; the key lapses once the
 # bucket would be full again anyway.
 _SCRIPT = """
@@ -189,7 +206,10 @@ if now > updated then
   updated = now
 end
 local granted = 0
-if wanted < 0 then
+if ARGV[5] == '1' then
+  tokens = tokens - wanted
+  granted = wanted
+elseif wanted < 0 then
   tokens = math.min(capacity, tokens - wanted)
 else
   granted = math.max(0, math.min(wanted, math.floor(tokens)))
@@ -218,18 +238,22 @@ class RedisBucket:
         self._script = client.register_script(_SCRIPT)
         self._fallback = LocalBucket(rate, self.capacity)
 
-    def _run(self, wanted: int) -> tuple[int, float]:
-        """Take ``wanted`` tokens (negative: give back); (granted, tokens left)."""
+    def _run(self, wanted: int, debt: bool = False) -> tuple[int, float]:
+        """Take ``wanted`` tokens (negative: give back; ``debt``: even below zero);
+        (granted, tokens left)."""
         from redis.exceptions import RedisError
 
         try:
-            granted, tokens = self._script(keys=[self.key],
-                                           args=[self.rate, self.capacity, _now(), wanted])
+            granted, tokens = self._script(
+                keys=[self.key], args=[self.rate, self.capacity, _now(), wanted, int(debt)])
         except RedisError as error:
             if not _redis_down.is_set():
                 log.warning("rate budgets: Redis unavailable (%s); this worker counts alone",
                             type(error).__name__)
                 _redis_down.set()
+            if debt:
+                self._fallback.charge(wanted)
+                return wanted, self._fallback.tokens
             if wanted < 0:
                 self._fallback.give_back(-wanted)
                 return 0, self._fallback.tokens
@@ -248,6 +272,10 @@ class RedisBucket:
 
     def seconds_to_token(self) -> float:
         return max(0.0, (1 - self._run(0)[1]) / self.rate)
+
+    def charge(self, count: int) -> None:
+        if count > 0:
+            self._run(count, debt=True)
 
 
 def _address_key(address: str) -> str:
@@ -295,6 +323,20 @@ class Budgets:
     def give_back(self, channel: str, count: int) -> None:
         self.channels[channel].give_back(count)
 
+    def charge_extra(self, messages: Iterable[Any]) -> None:
+        """An SMS of several segments costs Twilio one unit per segment: the tokens
+        beyond the one taken at the claim are charged (as a debt) once the text is
+        known, on the channel's budget and its sender's."""
+        for message in messages:
+            if message.channel != "sms" or "sms" not in self.channels:
+                continue
+            extra = _segments(message.text) - 1
+            if extra <= 0:
+                continue
+            self.channels["sms"].charge(extra)
+            if "sms" in self.per_sender:
+                self._sender_bucket("sms", message.address).charge(extra)
+
     def seconds_to_token(self, channel: str) -> float:
         """How long until ``channel`` may send again (0: now); an idle worker sleeps that long."""
         return self.channels[channel].seconds_to_token()
@@ -307,22 +349,23 @@ class Budgets:
         row waits a moment, it is not failed.
         """
         if channel in self.per_address:
-            rate, key_of = self.per_address[channel], _address_key
-            prefix = f"{channel}:to"
-        elif channel in self.per_sender:
-            rate, prefix = self.per_sender[channel], f"{channel}:from"
-            key_of = lambda address: pick_sender(address, self.senders)  # noqa: E731
-        else:
-            return [True for _ in addresses]
-        admitted = []
-        for address in addresses:
-            name = f"{prefix}:{key_of(address)}"
-            bucket = self._addresses.get((channel, name))
-            if bucket is None:
-                self._forget_idle()
-                bucket = self._addresses[(channel, name)] = self._bucket(name, rate)
-            admitted.append(bucket.acquire(1) == 1)
-        return admitted
+            rate = self.per_address[channel]
+            return [self._keyed(channel, f"{channel}:to:{_address_key(a)}", rate).acquire(1) == 1
+                    for a in addresses]
+        if channel in self.per_sender:
+            return [self._sender_bucket(channel, a).acquire(1) == 1 for a in addresses]
+        return [True for _ in addresses]
+
+    def _sender_bucket(self, channel: str, address: str) -> Bucket:
+        sender = pick_sender(address, self.senders)
+        return self._keyed(channel, f"{channel}:from:{sender}", self.per_sender[channel])
+
+    def _keyed(self, channel: str, name: str, rate: float) -> Bucket:
+        bucket = self._addresses.get((channel, name))
+        if bucket is None:
+            self._forget_idle()
+            bucket = self._addresses[(channel, name)] = self._bucket(name, rate)
+        return bucket
 
     def _forget_idle(self) -> None:
         if len(self._addresses) < LOCAL_ADDRESS_LIMIT:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from sargs import clock
 from sargs.app import create_app
-from sargs.channels import alerts, rates
+from sargs.channels import alerts, rates, texts
 from sargs.channels.adapters import Outgoing
 from sargs.channels.contacts import add_to_group, ensure_group, register_contact
 from sargs.channels.dispatcher import Dispatcher
@@ -279,3 +279,34 @@ def test_a_bucket_never_grants_more_than_its_burst_and_rate(make_budgets, frozen
             frozen_clock.advance(seconds=seconds)
         elapsed = (clock.now() - start).total_seconds()
         assert granted <= max(rate, 1) + rate * elapsed + 1e-6
+
+
+def test_a_long_sms_costs_one_unit_a_segment(app, db, users, frozen_clock):
+    long_lv = "Sarkanais brīdinājums: vētra Jelgavā. " * 4  # UCS-2, 3 segments
+    assert texts.sms_segments(long_lv)[0] == 3
+    for i in range(30):
+        add_to_group(db, ensure_group(db, "commission", "Komisija", "staff"),
+                     register_contact(db, f"L {i}", [("sms", f"+3712300{i:04d}")]))
+    db.commit()
+    author = users.create("olga", "operator")
+    alert = alerts.create_alert(db, public_orange(audience={"groups": ["commission"]},
+                                                  channels=["sms"], texts={"lv": long_lv}),
+                                author.id)
+    alerts.submit(db, alert, author.id)
+    alerts.start_sending(db, alert, {"sms"})
+    db.commit()
+    sms = Recorder("sms", rate=10)
+    dispatcher = Dispatcher(app.extensions["sargs"].sessionmaker, {"sms": sms})
+    sent_by_second = []
+    try:
+        for _ in range(6):
+            before = len(sms.sent)
+            dispatcher.run_once()
+            sent_by_second.append(len(sms.sent) - before)
+            frozen_clock.advance(seconds=1)
+    finally:
+        dispatcher.close()
+    # 10 segments a second: a burst of 10 messages (30 segments, a debt of 20), then
+    # nothing until the debt is paid, then about 10 / 3 messages a second.
+    assert sum(sent_by_second) * 3 <= 10 + 10 * 6
+    assert sent_by_second[0] == 10 and sent_by_second[1] == 0
