@@ -142,8 +142,10 @@ class Dispatcher:
                     .values(state="claimed", lease_until=clock.now() + self.lease,
                             attempts=table.c.attempts + 1)
                 )
+                residents = _residents(session, rows)
                 for row in rows:
-                    claimed.append(self._claimed(session, row, row.attempts + 1, alerts_seen))
+                    claimed.append(self._claimed(session, row, row.attempts + 1, alerts_seen,
+                                                 residents))
             session.commit()
         self.budgets.charge_extra(item.message for item in claimed)  # SMS: one unit a segment
         return claimed
@@ -187,7 +189,8 @@ class Dispatcher:
         return found
 
     def _claimed(self, session: Session, row: Any, attempts: int,
-                 alerts_seen: dict[int, Alert] | None = None) -> Claimed:
+                 alerts_seen: dict[int, Alert] | None = None,
+                 residents: frozenset[int] = frozenset()) -> Claimed:
         alert = alerts_seen.get(row.alert_id) if alerts_seen is not None else None
         if alert is None:
             alert = session.get(Alert, row.alert_id)
@@ -200,7 +203,9 @@ class Dispatcher:
         message = Outgoing(
             delivery_id=row.id, channel=row.channel, address=row.address, language=row.language,
             text=alert.text_for(row.language).body, cap_status=alert.cap_status,
-            level=alert.level, expires_in_s=expires_in, ack_required=alert.ack_required,
+            level=alert.level, expires_in_s=expires_in,
+            # Staff are asked to acknowledge; residents reached by the same alert are not.
+            ack_required=alert.ack_required and row.contact_id not in residents,
         )
         return Claimed(message, attempts, alert.id, row.contact_id)
 
@@ -318,7 +323,9 @@ class Dispatcher:
                 select(Delivery).where(Delivery.state == "claimed",
                                        Delivery.lease_until < clock.now())
             ))
-            items = [self._claimed(session, row, row.attempts) for row in stale]
+            residents = _residents(session, stale)
+            items = [self._claimed(session, row, row.attempts, residents=residents)
+                     for row in stale]
             provider_ids = {row.id: row.provider_id for row in stale}
             session.rollback()
             for item in items:
@@ -365,3 +372,14 @@ def drain(dispatcher: Dispatcher, rounds: int = 100) -> int:
             break
     return total
 
+
+def _residents(session: Session, rows: list[Any]) -> frozenset[int]:
+    """Which of the rows' contacts are residents who subscribed themselves, where
+    the row's alert asks for acknowledgement (the only time it matters)."""
+    asking = {alert_id for alert_id in {row.alert_id for row in rows}
+              if session.get(Alert, alert_id).ack_required}  # type: ignore[union-attr]
+    ids = {row.contact_id for row in rows if row.alert_id in asking and row.contact_id is not None}
+    if not ids:
+        return frozenset()
+    return frozenset(session.scalars(select(Contact.id).where(
+        Contact.id.in_(ids), Contact.is_public_subscriber.is_(True))))
