@@ -47,6 +47,8 @@ TEXTS = {
     "button": {"lv": "Apstiprināt ✅", "en": "Acknowledge ✅"},
     "press_1": {"lv": "Lai apstiprinātu, ka saņēmāt šo paziņojumu, nospiediet 1.",
                 "en": "To acknowledge this alert, press 1."},
+    "reply_1": {"lv": "Lai apstiprinātu saņemšanu, atbildiet 1.",
+                "en": "Reply 1 to acknowledge."},
     "thanks": {"lv": "Paldies, jūsu apstiprinājums ir saņemts (paziņojums #{alert_id}).",
                "en": "Thank you, your acknowledgement is recorded (alert #{alert_id})."},
     "not_acknowledged": {"lv": "Apstiprinājums nav saņemts.",

@@ -17,6 +17,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from sargs.channels import acks
 from sargs.channels.adapters import Outgoing, PermanentError, RetryableError
 from sargs.channels.rates import RATES, pick_sender, twilio_senders
 from sargs.settings import Settings
@@ -48,6 +49,13 @@ def twilio_client(settings: Settings) -> Client:
 
 def status_callback_url(settings: Settings, delivery_id: int) -> str:
     return f"{settings.base_url}/channels/twilio/status/{delivery_id}"
+
+
+def body_of(message: Outgoing) -> str:
+    """The SMS text: staff asked to acknowledge are told how, on a line of its own."""
+    if message.ack_required:
+        return f"{message.text}\n{acks.text('reply_1', message.language)}"
+    return message.text
 
 
 def raise_for_twilio(error: Exception) -> None:
@@ -110,7 +118,7 @@ class SmsAdapter:
         try:
             sent = client.messages.create(
                 to=message.address, from_=pick_sender(message.address, self.senders),
-                body=message.text,
+                body=body_of(message),
                 status_callback=status_callback_url(self.settings, message.delivery_id), **extra,
             )
         except Exception as error:  # classified below; anything unknown is re-raised
@@ -128,6 +136,6 @@ class SmsAdapter:
             raise_for_twilio(error)
             raise
         for item in found:
-            if item.body == message.text:
+            if item.body == body_of(message):
                 return str(item.sid)
         return None

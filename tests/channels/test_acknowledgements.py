@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from sargs.auth.models import User
 from sargs.channels import acks, alerts
+from sargs.channels.contacts import add_to_group, ensure_group, register_contact
 from sargs.channels.models import Acknowledgement, ContactAddress
 from sargs.channels.simulators.twilio import signature
 from tests.channels import acks_helpers
@@ -24,7 +25,7 @@ from tests.channels.acks_helpers import (
     sms_reply,
     start_alert,
 )
-from tests.channels.adapters_helpers import wait_until
+from tests.channels.adapters_helpers import send_staff_alert, wait_until
 from tests.channels.engine_helpers import public_orange
 from tests.kernel.helpers import post_form
 
@@ -196,7 +197,7 @@ def test_the_alert_page_acknowledges_for_oneself_and_on_someones_behalf(
     assert response.status_code == 302
     response = post_form(client, f"/channels/{alert_id}/acknowledge", {"contact_id": "x"},
                          follow_redirects=True)
-    assert "this person has nothing to acknowledge" in response.get_data(as_text=True)
+    assert "šai personai šajā paziņojumā nav ko apstiprināt" in response.get_data(as_text=True)
 
     acked = {a.contact_id: (a.via, a.user_id) for a in acknowledgements(wiring, alert_id)}
     assert acked == {ids["Anna"]: ("web", anna_user.id), ids["Carol"]: ("web", anna_user.id)}
@@ -246,3 +247,24 @@ def test_a_wrong_chain_is_refused_naming_the_field(wiring, telegram, users, ack_
         with pytest.raises(alerts.AlertError) as refused:
             alerts.create_alert(db, draft, None)
     assert refused.value.field == field
+
+
+def test_a_staff_sms_says_how_to_acknowledge_and_the_reply_does(wiring, sim, users, frozen_clock):
+    with wiring.sessions() as db:
+        group = ensure_group(db, "dezurdienests", "Dežūrdienests", "staff")
+        inga = register_contact(db, "Inga", [("sms", "+37120000821")])
+        john = register_contact(db, "John", [("sms", "+37120000822")], language="en")
+        for member in (inga, john):
+            add_to_group(db, group, member)
+        db.commit()
+        inga_id = inga.id
+    author = users.create("olga", "operator")
+    alert_id = send_staff_alert(wiring, author.id, ["sms"], "dezurdienests", ack_required=True)
+    send_due(wiring, frozen_clock)
+
+    assert sim.phones.wait_for(1, "+37120000821") and sim.phones.wait_for(1, "+37120000822")
+    assert sim.phones.of("+37120000821")[0]["body"].endswith(
+        "\nLai apstiprinātu saņemšanu, atbildiet 1.")
+    assert sim.phones.of("+37120000822")[0]["body"].endswith("\nReply 1 to acknowledge.")
+    assert "Paldies" in sms_reply(wiring, "+37120000821", "1")
+    assert [(a.contact_id, a.via) for a in acknowledgements(wiring, alert_id)] == [(inga_id, "sms")]
