@@ -113,7 +113,7 @@ def test_four_workers_on_one_ledger_send_every_address_once_within_one_budget(
     telegram, twilio = simulators
     members = 1000
     alert_id = fan_out(sessions, members, ["telegram", "sms"])
-    rate = 150  # a second, shared by the four workers through Redis
+    rate = 100  # a second, shared by the four workers through Redis
     env = worker_environment(settings, telegram=telegram, twilio=twilio, concurrency=CONCURRENCY,
                              channel_rates=f"telegram={rate},sms=5000", redis_url=test_redis.url)
     workers = [WorkerProcess(env, tmp_path / f"w{n}") for n in range(4)]
@@ -129,13 +129,14 @@ def test_four_workers_on_one_ledger_send_every_address_once_within_one_budget(
         assert seen.rows == members
         assert seen.lost == [] and seen.twice == [] and not seen.flagged
         assert sorted(seen.received.values()) == [1] * members
-    # One budget for all four: a burst of one second's worth, then the rate (with a little
-    # room for the time between taking a token and the simulator counting the send).
+    # One budget for all four: a burst of one second's worth, then the rate (with room for
+    # the time between taking a token and the simulator counting the send); four budgets
+    # of their own reach nearly 300 here.
     busiest = telegram.max_sends(window=1.0)
     times = sorted(entry["monotonic"] for _, entry in telegram.sends.all())
     span = times[-1] - times[0]
     print(f"\nTelegram: {members} sends in {span:.1f} s, at most {busiest} in any second, "
           f"at a shared budget of {rate}/s")
-    assert busiest <= rate + rate * 1.25
+    assert busiest <= rate + rate * 1.5
     # Together no faster than the budget refills after its first burst.
     assert span >= (members - rate) / rate * 0.95
