@@ -69,8 +69,10 @@ def raise_for_twilio(error: Exception) -> None:
             raise RetryableError(f"Twilio HTTP {error.status}") from error
         raise PermanentError(f"Twilio {error.code}: {error.msg}") from error
     if isinstance(error, RequestsConnectionError | Timeout):
+        # A connection lost or an answer late may come after Twilio took the request:
+        # asking Twilio first (one list request) costs less than telling someone twice.
         raise RetryableError(f"Twilio unreachable: {type(error).__name__}",
-                             maybe_sent=isinstance(error, Timeout)) from error
+                             maybe_sent=True) from error
     raise error
 
 
