@@ -87,10 +87,23 @@ def write(session: Session, alert: Alert, recipients: list[Recipient], configure
         }
         for r in recipients
     ]
-    if rows:
+    if rows and session.get_bind().dialect.name == "postgresql":
+        _copy(session, rows)
+    elif rows:
         # Core executemany: no ORM bookkeeping per row (50 000 rows in well under a second).
         session.execute(insert(Delivery.__table__), rows)
     return len(rows)
+
+
+def _copy(session: Session, rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL's COPY, in the session's transaction: a city's fan-out in one
+    stream instead of 50 000 parsed INSERT rows (about twice as fast)."""
+    columns = list(rows[0])
+    cursor = session.connection().connection.driver_connection.cursor()
+    names = ", ".join(f'"{column}"' for column in columns)
+    with cursor.copy(f'COPY "{Delivery.__tablename__}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row([row[column] for column in columns])
 
 
 def write_one(session: Session, alert: Alert, contact: Any, channel: str, address: str,
