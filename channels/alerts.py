@@ -43,12 +43,14 @@ TRANSITIONS = {
 
 
 class AlertError(ValueError):
-    """A rule refused the operation; ``field`` names the input or rule at fault."""
+    """A rule refused the operation; ``field`` names the input or rule at fault and
+    ``reason``, where one field can break several rules, which one."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, reason: str | None = None) -> None:
         super().__init__(message)
         self.field = field
         self.message = message
+        self.reason = reason
 
 
 @dataclass
@@ -98,7 +100,7 @@ def _check(session: Session, draft: AlertDraft) -> None:
         try:
             texts.check_text(draft.cap_status, language, body)
         except texts.TextRuleError as exc:
-            raise AlertError(exc.field, exc.message) from None
+            raise AlertError(exc.field, exc.message, exc.reason) from None
 
 
 def _event(session: Session, alert: Alert, action: str, actor_id: int | None,

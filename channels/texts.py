@@ -23,10 +23,13 @@ GSM_EXTENSION = set("^{}\\[~]|€\f")
 
 
 class TextRuleError(ValueError):
-    def __init__(self, field: str, message: str) -> None:
+    """``reason`` says which rule: "control_characters" or "drill_wording"."""
+
+    def __init__(self, field: str, message: str, reason: str) -> None:
         super().__init__(message)
         self.field = field
         self.message = message
+        self.reason = reason
 
 
 def mark(cap_status: str, language: str, body: str) -> str:
@@ -50,7 +53,8 @@ CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 def check_text(cap_status: str, language: str, body: str) -> None:
     """Refuse control characters, and wording that would pass a drill off as real."""
     if CONTROL.search(body):
-        raise TextRuleError(f"text_{language}", "control characters cannot be sent")
+        raise TextRuleError(f"text_{language}", "control characters cannot be sent",
+                            "control_characters")
     check_drill_text(cap_status, language, body)
 
 
@@ -61,7 +65,8 @@ def check_drill_text(cap_status: str, language: str, body: str) -> None:
     lowered = body.casefold()
     for phrase in FORBIDDEN_IN_DRILLS:
         if phrase in lowered:
-            raise TextRuleError(f"text_{language}", f"forbidden in an exercise or test: {phrase!r}")
+            raise TextRuleError(f"text_{language}", f"forbidden in an exercise or test: {phrase!r}",
+                                "drill_wording")
 
 
 def is_gsm7(text: str) -> bool:

@@ -60,8 +60,9 @@ ALERT_ERRORS = {
     "activation_id": _l("An exercise alert belongs to an open exercise activation; "
                         "an exercise activation sends exercise alerts only."),
     "cap_status": _l("An exercise activation sends exercise alerts only."),
-    "text_lv": _l("Wording that passes a drill off as real is not allowed in an exercise or test."),
-    "text_en": _l("Wording that passes a drill off as real is not allowed in an exercise or test."),
+    "drill_wording": _l("Wording that passes a drill off as real is not allowed in an exercise or "
+                        "test."),
+    "control_characters": _l("The text contains control characters that cannot be sent."),
     "approver": _l("Another authorised person must approve this alert; its author cannot."),
     "second_factor": _l("Confirm your second factor again to approve."),
     "state": _l("The alert has moved on meanwhile; this step is no longer possible."),
@@ -69,7 +70,7 @@ ALERT_ERRORS = {
 
 
 def _alert_error(exc: alerts.AlertError) -> str:
-    message = ALERT_ERRORS.get(exc.field)
+    message = ALERT_ERRORS.get(exc.reason or exc.field)
     return str(message) if message is not None else exc.message
 
 

@@ -298,3 +298,30 @@ def test_an_auditor_reads_everything_and_changes_nothing(app, db, users):
         assert post_form(client, path).status_code == 403, path
     assert client.get("/channels/new").status_code == 403
     assert _alert(db, alert_id).state == "sending"
+
+
+@pytest.mark.parametrize(("cap_status", "text_lv", "said"), [
+    ("Actual", "Vējš\x07 Jelgavā.", "vadības rakstzīmes"),
+    ("Exercise", "Tās nav mācības! Dodieties uz patvertni.", "uzdod par reālu notikumu"),
+])
+def test_a_refused_text_says_which_rule_it_broke(app, db, users, cap_status, text_lv, said):
+    _people(db)
+    client = app.test_client()
+    users.signed_in(client, "olga", "operator")
+    form = {**FORM, "cap_status": cap_status, "text_lv": text_lv, "areas": [],
+            "channels": ["telegram"]}
+    if cap_status == "Exercise":
+        form["activation_id"] = str(_exercise(db))
+    response = post_form(client, "/channels/new", form)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and field_has_error(page, "text_lv")
+    assert said in page
+    assert rows(db, select(Alert)) == []
+
+
+def _exercise(db):
+    try:
+        return exercise_activation(db).id
+    finally:
+        db.commit()
+        db.close()
