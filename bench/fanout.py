@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import shutil
 import sys
 import tempfile
 import time
@@ -319,6 +320,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     simulators.stop()
     app.extensions["sargs"].engine.dispose()
+    shutil.rmtree(folder, ignore_errors=True)  # the SQLite file of 50 000 residents is ~50 MB
     if args.json:
         print(json.dumps(result))
     else:
