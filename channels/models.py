@@ -177,7 +177,8 @@ class Delivery(Base):
     __audit_skip__ = True  # the ledger is its own record; state moves are not user changes
     __table_args__ = (
         UniqueConstraint("alert_id", "channel", "address", "round"),
-        Index("ix_delivery_work", "state", "priority", "due_at"),
+        # The claim asks for one channel's due rows of one priority, oldest first.
+        Index("ix_delivery_work", "state", "channel", "priority", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
