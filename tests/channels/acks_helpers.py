@@ -4,21 +4,17 @@ acknowledge, and what the phones, chats, ledger and history then show."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
-from pydantic import SecretStr
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
 from sargs.channels.contacts import register_contact
 from sargs.channels.dispatcher import drain
 from sargs.channels.models import Acknowledgement, AlertEvent, Delivery, EscalationStep
-from sargs.channels.simulators import telegram as telegram_sim
 from sargs.scheduler import run_tick
-from tests.channels.adapters_helpers import Wired, drain_paced, send_staff_alert, wired
+from tests.channels.adapters_helpers import Wired, drain_paced, send_staff_alert
 from tests.channels.engine_helpers import commission_member
 
 
@@ -36,19 +32,6 @@ COMMISSION = [
     Member("Bruno", "+37120000802", 8802),
     Member("Carol", "+37120000803", 8803, "en"),
 ]
-
-
-@pytest.fixture
-def telegram() -> Iterator[Any]:
-    with telegram_sim.TelegramSimulator(mode="test") as bot:
-        yield bot
-
-
-@pytest.fixture
-def wiring(settings, sim, telegram, frozen_clock) -> Iterator[Wired]:
-    with wired(settings, twilio=sim, telegram_api_url=telegram.url,
-               telegram_bot_token=SecretStr(telegram_sim.TOKEN)) as wiring:
-        yield wiring
 
 
 def add_commission(wiring: Wired, telegram: Any) -> dict[str, int]:

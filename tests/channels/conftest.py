@@ -10,6 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from sargs.app import create_app
+from sargs.channels.simulators import telegram as telegram_sim
 from sargs.channels.simulators import twilio as twilio_sim
 from tests.channels.sip_phone import phones  # noqa: F401 (a fixture of the SIP tests)
 
@@ -33,3 +34,21 @@ def sms_app(settings, sim, frozen_clock) -> Iterator[Any]:
     application = create_app(configured)
     yield application
     application.extensions["sargs"].engine.dispose()
+
+
+@pytest.fixture
+def telegram() -> Iterator[Any]:
+    """The Telegram Bot API simulator."""
+    with telegram_sim.TelegramSimulator(mode="test") as bot:
+        yield bot
+
+
+@pytest.fixture
+def wiring(settings, sim, telegram, frozen_clock) -> Iterator[Any]:
+    """The app with SMS and voice through the Twilio simulator and Telegram through its
+    simulator, Twilio's callbacks served on a live port (other channels unconfigured)."""
+    from tests.channels.adapters_helpers import wired
+
+    with wired(settings, twilio=sim, telegram_api_url=telegram.url,
+               telegram_bot_token=SecretStr(telegram_sim.TOKEN)) as wiring:
+        yield wiring

@@ -36,12 +36,6 @@ CHAIN_MINUTES = 5
 
 
 @pytest.fixture
-def telegram() -> Iterator[Any]:
-    with telegram_sim.TelegramSimulator(mode="test") as bot:
-        yield bot
-
-
-@pytest.fixture
 def pbx() -> Iterator[Any]:
     with AmiSimulator(mode="test", answer_delay=0.01) as server:
         yield server

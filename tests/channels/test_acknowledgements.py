@@ -14,7 +14,6 @@ from sargs.channels import acks, alerts
 from sargs.channels.contacts import add_to_group, ensure_group, register_contact
 from sargs.channels.models import Acknowledgement, ContactAddress
 from sargs.channels.simulators.twilio import signature
-from tests.channels import acks_helpers
 from tests.channels.acks_helpers import (
     COMMISSION,
     acknowledgements,
@@ -29,8 +28,6 @@ from tests.channels.adapters_helpers import send_staff_alert, wait_until
 from tests.channels.engine_helpers import public_orange
 from tests.kernel.helpers import post_form
 
-telegram = acks_helpers.telegram  # the fixtures the escalation tests share
-wiring = acks_helpers.wiring
 ANNA, BRUNO, CAROL = COMMISSION
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -19,12 +18,6 @@ from tests.channels.adapters_helpers import Wired, wait_until, wired
 from tests.channels.engine_helpers import public_orange, resident
 
 RESIDENTS = 40
-
-
-@pytest.fixture
-def telegram() -> Iterator[Any]:
-    with telegram_sim.TelegramSimulator(mode="test") as bot:
-        yield bot
 
 
 @pytest.fixture

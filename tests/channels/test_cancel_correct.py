@@ -4,12 +4,10 @@ one-click buttons with their confirm step."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 from sqlalchemy import select
 
 from sargs import clock
@@ -17,8 +15,7 @@ from sargs.channels import alerts, notices
 from sargs.channels.contacts import register_contact
 from sargs.channels.dispatcher import drain
 from sargs.channels.models import Alert, Delivery
-from sargs.channels.simulators import telegram as telegram_sim
-from tests.channels.adapters_helpers import Wired, drain_paced, wait_until, wired
+from tests.channels.adapters_helpers import Wired, drain_paced, wait_until
 from tests.channels.engine_helpers import exercise_activation, public_orange, resident
 from tests.kernel.helpers import post_form
 
@@ -33,19 +30,6 @@ PEOPLE = [
     ("Māra", "+37120000705", "lv", None),
 ]
 TOLD = {("sms", "+37120000701"), ("telegram", "7702")}  # the first row of each channel
-
-
-@pytest.fixture
-def telegram() -> Iterator[Any]:
-    with telegram_sim.TelegramSimulator(mode="test") as bot:
-        yield bot
-
-
-@pytest.fixture
-def wiring(settings, sim, telegram, frozen_clock) -> Iterator[Wired]:
-    with wired(settings, twilio=sim, telegram_api_url=telegram.url,
-               telegram_bot_token=SecretStr(telegram_sim.TOKEN)) as wiring:
-        yield wiring
 
 
 def _received(sim, telegram) -> dict[tuple[str, str], list[str]]:

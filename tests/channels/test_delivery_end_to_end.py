@@ -3,32 +3,12 @@ what each phone and chat received equals what the ledger says."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
-import pytest
-from pydantic import SecretStr
-
 from sargs import clock
 from sargs.channels import alerts
 from sargs.channels.dispatcher import drain
 from sargs.channels.models import Alert
-from sargs.channels.simulators import telegram as telegram_sim
-from tests.channels.adapters_helpers import Wired, wait_until, wired
+from tests.channels.adapters_helpers import wait_until
 from tests.channels.engine_helpers import public_orange, resident
-
-
-@pytest.fixture
-def telegram() -> Iterator[Any]:
-    with telegram_sim.TelegramSimulator(mode="test") as bot:
-        yield bot
-
-
-@pytest.fixture
-def wiring(settings, sim, telegram, frozen_clock) -> Iterator[Wired]:
-    with wired(settings, twilio=sim, telegram_api_url=telegram.url,
-               telegram_bot_token=SecretStr(telegram_sim.TOKEN)) as wiring:
-        yield wiring
 
 
 def test_residents_get_the_alert_in_their_language_and_the_ledger_agrees(wiring, sim, telegram,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from sargs.channels import acks, alerts
 from sargs.channels.models import Alert
-from tests.channels import acks_helpers
 from tests.channels.acks_helpers import (
     COMMISSION,
     acknowledgements,
@@ -24,8 +23,6 @@ from tests.channels.acks_helpers import (
 )
 from tests.channels.adapters_helpers import wait_until
 
-telegram = acks_helpers.telegram  # the fixtures the acknowledgement tests share
-wiring = acks_helpers.wiring
 ANNA, BRUNO, CAROL = COMMISSION
 HEAD_PHONE = "+37120000810"
 MINUTES = 5

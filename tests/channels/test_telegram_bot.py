@@ -28,19 +28,6 @@ RIGA = (56.9496, 24.1052)
 
 
 @pytest.fixture
-def telegram() -> Iterator[Any]:
-    with telegram_sim.TelegramSimulator(mode="test") as bot:
-        yield bot
-
-
-@pytest.fixture
-def wiring(settings, sim, telegram, frozen_clock) -> Iterator[Wired]:
-    with wired(settings, twilio=sim, telegram_api_url=telegram.url,
-               telegram_bot_token=SecretStr(telegram_sim.TOKEN)) as wiring:
-        yield wiring
-
-
-@pytest.fixture
 def bot(wiring) -> Iterator[telegram_bot_runner.BotRunner]:
     """The bot polling the simulator, as ``sargs run`` starts it."""
     runner = telegram_bot_runner.BotRunner(wiring.app, polling=True, poll_timeout=1).start()
