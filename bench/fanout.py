@@ -75,6 +75,8 @@ def _simulators(pipe: Any) -> None:
             pipe.send(Counter(a for a, e in telegram.sends.all() if e["method"] == "sendMessage"))
         elif command == "sms":
             pipe.send(Counter(m["to"] for m in twilio.messages()))
+        elif command == "cpu":  # seconds of CPU this process has used so far
+            pipe.send(time.process_time())
         elif command == "max_in_1s":
             pipe.send(telegram.max_sends(1.0))
         elif command == "clear":
@@ -274,8 +276,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             dispatcher = Dispatcher(sessions, {name: adapter},
                                     concurrency=settings.worker_concurrency,
                                     budgets=rates.Budgets({name: UNLIMITED}, per_address={}))
+            cpu = time.process_time(), simulators.ask("cpu")
             seconds = timed(f"{name}: {count} messages, limits off", quiet,
                             lambda d=dispatcher, a=alert_id: dispatch(d, sessions, a))
+            # Share of one core each process used while sending: which one is the limit.
+            result[f"{name}_sender_cpu"] = (time.process_time() - cpu[0]) / seconds
+            result[f"{name}_simulator_cpu"] = (simulators.ask("cpu") - cpu[1]) / seconds
             dispatcher.close()
             result[f"{name}_msgs_per_s"] = count / seconds
             missing, twice = faults(ledger_addresses(sessions, alert_id), simulators.ask(name))
@@ -310,8 +316,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     # 4. the same N Telegram messages through Apprise, to the same simulator
     simulators.ask("clear")
     chats = [APPRISE_CHAT_BASE + cid for cid in ids]
+    cpu = time.process_time(), simulators.ask("cpu")
     seconds, _ = timed(f"apprise: {count} messages", quiet,
                        lambda: apprise_run(simulators.urls["telegram"], chats))
+    result["apprise_sender_cpu"] = (time.process_time() - cpu[0]) / seconds
+    result["apprise_simulator_cpu"] = (simulators.ask("cpu") - cpu[1]) / seconds
     received = simulators.ask("telegram")
     result["apprise_failed"] = sum(1 for chat in chats if received.get(str(chat), 0) == 0)
     result["apprise_msgs_per_s"] = (count - result["apprise_failed"]) / seconds
@@ -332,16 +341,24 @@ def report(r: dict[str, Any]) -> None:
     print(f"database: {r['database']}; {r['recipients']} residents; "
           f"{r['concurrency']} messages in flight per channel")
     print(f"resolve the audience and write the ledger   {r['ledger_write_s']:8.3f} s")
-    print(f"Telegram, limits off, one worker             {r['telegram_msgs_per_s']:8.0f} msgs/s")
-    print(f"SMS (Twilio API), limits off, one worker     {r['sms_msgs_per_s']:8.0f} msgs/s")
+    print(f"Telegram, limits off, one worker             {r['telegram_msgs_per_s']:8.0f} msgs/s"
+          f"{_cpu(r, 'telegram')}")
+    print(f"SMS (Twilio API), limits off, one worker     {r['sms_msgs_per_s']:8.0f} msgs/s"
+          f"{_cpu(r, 'sms')}")
     print(f"Telegram at {r['limited_rate']:g}/s: {r['limited_recipients']} messages in "
           f"{r['limited_s']:.2f} s; bound N/rate {r['bound_s']:.2f} s; "
           f"ratio {r['ratio_to_bound']:.3f}; most in any second {r['limited_max_in_1s']}")
-    print(f"Apprise, same messages, same simulator       {r['apprise_msgs_per_s']:8.0f} msgs/s "
-          f"(its Telegram address pointed at the simulator; {r['apprise_failed']} not received)")
+    print(f"Apprise, same messages, same simulator       {r['apprise_msgs_per_s']:8.0f} msgs/s"
+          f"{_cpu(r, 'apprise')}\n    (its Telegram address pointed at the simulator; "
+          f"{r['apprise_failed']} not received)")
     print(f"Sargs vs Apprise                             {r['vs_apprise']:8.1f} ×")
     print(f"lost {r['lost']}, sent twice {r['duplicates']} "
           "(simulators' records against the ledger)")
+
+
+def _cpu(r: dict[str, Any], run: str) -> str:
+    return (f"  (CPU: sender {r[f'{run}_sender_cpu']:.0%}, "
+            f"simulator {r[f'{run}_simulator_cpu']:.0%} of a core)")
 
 
 if __name__ == "__main__":
