@@ -142,7 +142,7 @@ class Dispatcher:
                     .values(state="claimed", lease_until=clock.now() + self.lease,
                             attempts=table.c.attempts + 1)
                 )
-                residents = _residents(session, rows)
+                residents = _residents(session, rows, alerts_seen)
                 for row in rows:
                     claimed.append(self._claimed(session, row, row.attempts + 1, alerts_seen,
                                                  residents))
@@ -191,12 +191,7 @@ class Dispatcher:
     def _claimed(self, session: Session, row: Any, attempts: int,
                  alerts_seen: dict[int, Alert] | None = None,
                  residents: frozenset[int] = frozenset()) -> Claimed:
-        alert = alerts_seen.get(row.alert_id) if alerts_seen is not None else None
-        if alert is None:
-            alert = session.get(Alert, row.alert_id)
-            assert alert is not None
-            if alerts_seen is not None:
-                alerts_seen[alert.id] = alert
+        alert = _alert(session, row.alert_id, alerts_seen)
         expires_in = None
         if alert.expires_at is not None:
             expires_in = max(1, int((alert.expires_at - clock.now()).total_seconds()))
@@ -373,11 +368,23 @@ def drain(dispatcher: Dispatcher, rounds: int = 100) -> int:
     return total
 
 
-def _residents(session: Session, rows: list[Any]) -> frozenset[int]:
+def _alert(session: Session, alert_id: int, seen: dict[int, Alert] | None) -> Alert:
+    """The row's alert, loaded once per claim round."""
+    alert = seen.get(alert_id) if seen is not None else None
+    if alert is None:
+        alert = session.get(Alert, alert_id)
+        assert alert is not None
+        if seen is not None:
+            seen[alert_id] = alert
+    return alert
+
+
+def _residents(session: Session, rows: list[Any],
+               alerts_seen: dict[int, Alert] | None = None) -> frozenset[int]:
     """Which of the rows' contacts are residents who subscribed themselves, where
     the row's alert asks for acknowledgement (the only time it matters)."""
     asking = {alert_id for alert_id in {row.alert_id for row in rows}
-              if session.get(Alert, alert_id).ack_required}  # type: ignore[union-attr]
+              if _alert(session, alert_id, alerts_seen).ack_required}
     ids = {row.contact_id for row in rows if row.alert_id in asking and row.contact_id is not None}
     if not ids:
         return frozenset()

@@ -40,6 +40,12 @@ DEFAULT_UPDATES = {"message", "edited_message", "channel_post", "edited_channel_
                    "inline_query", "chosen_inline_result", "callback_query", "shipping_query",
                    "pre_checkout_query", "poll", "poll_answer", "my_chat_member",
                    "chat_join_request", "business_message"}
+# Method names in the Bot API's own spelling, by their lowercase form.
+METHODS = {name.lower(): name for name in (
+    "getMe", "getUpdates", "setWebhook", "deleteWebhook", "getWebhookInfo", "setMyCommands",
+    "getMyCommands", "deleteMyCommands", "sendMessage", "sendLocation", "sendPhoto",
+    "sendDocument", "sendVenue", "editMessageText", "editMessageReplyMarkup",
+    "answerCallbackQuery")}
 SENDS = {"sendmessage", "sendlocation", "sendphoto", "senddocument", "sendvenue"}
 NOT_MODIFIED = ("Bad Request: message is not modified: specified new message content and reply "
                 "markup are exactly the same as a current content and reply markup of the message")
@@ -245,8 +251,9 @@ class TelegramSimulator(HttpSimulator):
     # --- HTTP ----------------------------------------------------------------
 
     def endpoint(self, request: HttpRequest) -> str | None:
+        """The method as the Bot API documents it: names are case-insensitive."""
         match = ROUTE.match(request.path)
-        return match["method"] if match else None
+        return METHODS.get(match["method"].lower(), match["method"]) if match else None
 
     def handle(self, request: HttpRequest) -> HttpResponse | None:
         match = ROUTE.match(request.path)
@@ -254,7 +261,7 @@ class TelegramSimulator(HttpSimulator):
             return ApiError(404, "Not Found").response()
         if match["token"] != self.token:
             return ApiError(401, "Unauthorized").response()
-        method = match["method"]
+        method = self.endpoint(request) or match["method"]
         action = getattr(self, f"_api_{method.lower()}", None)
         if action is None:
             return ApiError(404, "Not Found").response()
