@@ -25,6 +25,7 @@ from sargs.channels.sip_messages import SIP_ADDRESS
 
 CONTACT_KINDS = ("person", "institution")
 GROUP_KINDS = ("staff", "institution", "partner", "paging")
+PBX_EXTENSION = re.compile(r"[0-9A-Za-z*#+_-]{1,40}")
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 LATVIA = "+371"
@@ -66,7 +67,9 @@ def normalise(channel: str, raw: str) -> str:
         return value
     if channel == "sip" and not SIP_ADDRESS.fullmatch(value):
         raise AddressError("sip", "an extension (e.g. 7001) or a SIP URI (sip:7001@pbx)")
-    if not value:  # pbx: a paging extension
+    # pbx: a paging extension; it goes into an AMI action line ("Channel: Local/<x>@paging"),
+    # so anything beyond dial-plan characters (a line break above all) is refused.
+    if not PBX_EXTENSION.fullmatch(value):
         raise AddressError(channel, "an extension is required")
     return value
 

@@ -35,7 +35,15 @@ def test_addresses_are_normalised(channel, raw, expected):
 
 
 @pytest.mark.parametrize("channel, raw", [("sms", "12345"), ("email", "anna@"),
-                                          ("telegram", "@anna"), ("fax", "1")])
+                                          ("telegram", "@anna"), ("fax", "1"), ("pbx", ""),
+                                          # would add a line to the AMI action
+                                          ("pbx", "600\r\nAction: Logoff"),
+                                          ("pbx", "600@other-context")])
 def test_bad_addresses_are_refused_with_the_field(channel, raw):
     with pytest.raises(AddressError):
         normalise(channel, raw)
+
+
+def test_a_paging_extension_is_kept_as_given():
+    assert normalise("pbx", " 7004 ") == "7004"
+    assert normalise("pbx", "*600") == "*600"
