@@ -65,8 +65,10 @@ def normalise(channel: str, raw: str) -> str:
         if not re.fullmatch(r"-?\d{1,20}", value):
             raise AddressError("telegram", "a Telegram chat id is a number")
         return value
-    if channel == "sip" and not SIP_ADDRESS.fullmatch(value):
-        raise AddressError("sip", "an extension (e.g. 7001) or a SIP URI (sip:7001@pbx)")
+    if channel == "sip":
+        if not SIP_ADDRESS.fullmatch(value):
+            raise AddressError("sip", "an extension (e.g. 7001) or a SIP URI (sip:7001@pbx)")
+        return value
     # pbx: a paging extension; it goes into an AMI action line ("Channel: Local/<x>@paging"),
     # so anything beyond dial-plan characters (a line break above all) is refused.
     if not PBX_EXTENSION.fullmatch(value):
