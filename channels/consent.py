@@ -40,9 +40,12 @@ CONSENT_TEXTS: dict[str, dict[str, object]] = {
 }
 
 
-def consent_text(language: str) -> dict[str, object]:
-    """The consent text in ``language``, else in Latvian."""
-    return CONSENT_TEXTS.get(language, CONSENT_TEXTS["lv"])
+def consent_text(language: str, texts: dict[str, dict[str, object]] | None = None
+                 ) -> dict[str, object]:
+    """The consent text (``texts``: the SMS one unless given) in ``language``, else in
+    Latvian."""
+    texts = CONSENT_TEXTS if texts is None else texts
+    return texts.get(language, texts["lv"])
 
 
 # E-mail subscribers agree to a text of their own: it names the e-mail address and the
@@ -73,7 +76,3 @@ EMAIL_CONSENT_TEXTS: dict[str, dict[str, object]] = {
     },
 }
 
-
-def email_consent_text(language: str) -> dict[str, object]:
-    """The e-mail consent text in ``language``, else in Latvian."""
-    return EMAIL_CONSENT_TEXTS.get(language, EMAIL_CONSENT_TEXTS["lv"])

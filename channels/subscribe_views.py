@@ -34,9 +34,9 @@ from sargs.auth.access import api_scopes, public, roles
 from sargs.channels import email_subscriptions, subscriptions
 from sargs.channels.consent import (
     CONSENT_VERSION,
+    EMAIL_CONSENT_TEXTS,
     EMAIL_CONSENT_VERSION,
     consent_text,
-    email_consent_text,
 )
 from sargs.channels.ledger import configured_channels
 from sargs.channels.models import SubscriptionCode
@@ -412,7 +412,8 @@ def _email_start_page(errors: dict[str, str] | None = None,
     return render_template(
         "subscribe/email_start.html", errors=errors or {}, values=chosen, areas=_areas(),
         level_labels=LEVEL_LABELS, language_labels=LANGUAGE_LABELS,
-        consent=email_consent_text((values or {}).get("language") or _page_language()),
+        consent=consent_text((values or {}).get("language") or _page_language(),
+                             EMAIL_CONSENT_TEXTS),
         consent_version=EMAIL_CONSENT_VERSION, unavailable=unavailable, honeypot=HONEYPOT,
     ), status
 
