@@ -52,6 +52,12 @@ def register_all(app: Flask) -> None:
     app.register_blueprint(notices_views.bp)
     app.register_blueprint(replies_views.bp)
     app.register_blueprint(subscribe_views.api_bp)
+    from sargs.channels import api as alerts_api
+    from sargs.warnings import api as warnings_api
+    from sargs.warnings import cap_views
+
+    for module in (alerts_api, warnings_api, cap_views):
+        app.register_blueprint(module.bp)
     from sargs.channels.ledger import health as channels_health
 
     health.contribute("channels", channels_health)

@@ -488,6 +488,11 @@ def simulators_command(twilio_port: int, telegram_port: int, smtp_port: int,
         stop_all(running)
 
 
+from sargs.warnings.cli import warnings_group  # noqa: E402
+
+cli.add_command(warnings_group)
+
+
 def main() -> None:
     try:
         cli.main(prog_name="sargs")

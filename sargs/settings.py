@@ -76,6 +76,19 @@ class Settings(BaseSettings):
     tile_attribution: str = "© OpenStreetMap contributors"
     map_center: Annotated[list[float], NoDecode] = [56.6511, 23.7214]
     tick_seconds: float = Field(5.0, gt=0, le=600)
+    # Warning sources: Meteoalarm Atom (default) or JSON, LVĢMC's list.php, single CAP documents.
+    feed_urls: Annotated[list[str], NoDecode] = [
+        "https://feeds.meteoalarm.org/feeds/meteoalarm-legacy-atom-latvia"
+    ]
+    feed_poll_seconds: float = Field(60, ge=5, le=3600)
+    feed_timeout_seconds: float = Field(10, gt=0, le=120)
+    feed_max_bytes: int = Field(5_000_000, ge=10_000, le=100_000_000)  # per response
+    feed_max_redirects: int = Field(3, ge=0, le=10)
+    # LVĢMC's list.php names every warning in force: one that is missing on this many
+    # successful polls in a row has ended (one missing poll may be a publishing gap).
+    feed_absent_polls: int = Field(3, ge=1, le=100)
+    # The <sender> of Sargs' own CAP alerts; identifiers are "<sender>.<alert id>".
+    cap_sender: str = "sargs@jelgava.lv"
     web_threads: int = Field(8, ge=1, le=256)
     # Sends a second per channel where the provider allows more than channels.rates.RATES
     # (e.g. "sms=30" for three senders, "telegram=100" with paid broadcasts).
@@ -99,7 +112,7 @@ class Settings(BaseSettings):
         None, validation_alias=_provider("telegram_bot_token")
     )
 
-    @field_validator("languages", "home_areas", mode="before")
+    @field_validator("languages", "home_areas", "feed_urls", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
         return _comma_list(value)

@@ -23,7 +23,9 @@ TOTP_REQUIRED_BY_DEFAULT = frozenset({"admin", "commission"})
 # Scopes an integration token can be given.
 SCOPES: dict[str, object] = {
     "activations:read": _l("Read activations"),
+    "alerts:read": _l("Read alerts and their delivery progress"),
     "areas:read": _l("Look up areas"),
     "audit:read": _l("Read the audit log"),
     "subscribers:write": _l("Subscribe residents to alerts"),
+    "warnings:read": _l("Read weather warnings"),
 }
