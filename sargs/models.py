@@ -18,6 +18,14 @@ from sargs.channels.models import (
 )
 from sargs.db import Base
 from sargs.scheduler import SchedulerState
+from sargs.warnings.models import (
+    EscalationPolicy,
+    RejectedDocument,
+    WarningNotice,
+    WarningSource,
+    WarningVersion,
+    WeatherWarning,
+)
 
 metadata = Base.metadata
 
@@ -39,5 +47,11 @@ __all__ = [
     "SubscriptionCode",
     "User",
     "UserRole",
+    "EscalationPolicy",
+    "RejectedDocument",
+    "WarningNotice",
+    "WarningSource",
+    "WarningVersion",
+    "WeatherWarning",
     "metadata",
 ]
