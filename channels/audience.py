@@ -150,26 +150,33 @@ def told(session: Session, alert_id: int) -> list[Recipient]:
 
 
 def follow_up(session: Session, alert: Alert) -> list[Recipient]:
-    """Recipients of a cancel or correction (audience ``{"told_of": id}``): those already
-    told of the original, where they were told; with ``"whole_audience"`` also the rest
-    of the original's audience as it resolves now (a person already told is not
-    reached again on another channel)."""
-    original = session.get(Alert, alert.audience["told_of"])
-    if original is None:
+    """Recipients of a cancel, correction or update (audience ``{"told_of": id or [ids]}``):
+    those already told of the original(s), where they were told; with
+    ``"whole_audience"`` also the rest of the original's audience as it resolves now (a
+    person already told is not reached again on another channel). A warning's all-clear
+    names every alert the warning raised, and each person hears it once."""
+    told_of = alert.audience["told_of"]
+    originals = [session.get(Alert, i) for i in (told_of if isinstance(told_of, list) else [told_of])]
+    originals = [original for original in originals if original is not None]
+    if not originals:
         return []
     written = {t.language for t in alert.texts}
     fallback = alert.texts[0].language
     recipients: list[Recipient] = []
     seen: set[tuple[str, str]] = set()
     reached: set[int] = set()
-    candidates = told(session, original.id)
+    # The newest original first: where it reached a person is where they look now.
+    originals.sort(key=lambda original: original.id, reverse=True)
+    several = len(originals) > 1
+    candidates = [r for original in originals for r in told(session, original.id)]
     told_count = len(candidates)
     if alert.audience.get("whole_audience"):
-        candidates += resolve(session, original)
+        for original in originals:
+            candidates += resolve(session, original)
     for position, r in enumerate(candidates):
         key = (r.channel, r.address)
         if key in seen or r.channel not in alert.channels or (
-                position >= told_count and r.contact_id in reached):
+                (position >= told_count or several) and r.contact_id in reached):
             continue
         seen.add(key)
         reached.add(r.contact_id)

@@ -172,6 +172,9 @@ class WarningNotice(Base):
     version_id: Mapped[int] = mapped_column(ForeignKey("warning_version.id"))
     kind: Mapped[str] = mapped_column(String(16))  # alert, upgrade, update, all_clear
     level: Mapped[str] = mapped_column(String(16))
+    # The validity it announced: a later version with other times is worth an update.
+    onset: Mapped[datetime | None]
+    expires: Mapped[datetime]
     state: Mapped[str] = mapped_column(String(16))
     due_at: Mapped[datetime]
     policy: Mapped[dict[str, Any]] = mapped_column(JSON)  # frozen copy, with id and version

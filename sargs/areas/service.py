@@ -408,6 +408,13 @@ class AreaIndex:
             return best[0]
         return None
 
+    def outline_of(self, code: str) -> BaseGeometry | None:
+        """The outline of the area with ``code``, or None when it is not known."""
+        for i, ref in enumerate(self.areas):
+            if ref.code == code:
+                return self._outline[i]
+        return None
+
     def share_in_latvia(self, polygon: BaseGeometry) -> float:
         """The share of ``polygon`` lying in Latvia's regions and sea areas."""
         polygon = _polygonal(polygon)

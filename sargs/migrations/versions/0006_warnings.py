@@ -138,6 +138,8 @@ def upgrade() -> None:
     sa.Column('version_id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('level', sa.String(length=16), nullable=False),
+    sa.Column('onset', sargs.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('expires', sargs.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('due_at', sargs.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('policy', sa.JSON(), nullable=False),

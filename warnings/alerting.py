@@ -1,0 +1,224 @@
+"""From a warning's change to alerts, through the notification engine.
+
+Only upstream status Actual and scope Public escalate, only warnings that affect
+home, and only while they are in force. What a change calls for:
+
+- a warning now in force for home, nobody told yet → an alert;
+- the level went up → a new alert that says so (upgrade);
+- the level went down, or the validity moved → an update to those already told;
+- the warning ended (Cancel, AllClear, left LVĢMC's list) → an all-clear to those
+  already told;
+- the same level and times again (a re-issue) → nothing.
+
+Quiet hours: a notice whose policy keeps quiet hours (yellow by default), and every
+all-clear, is held between 21:00 and 07:00 Europe/Riga and re-checked when it
+comes due: dropped if the warning expired, ended or changed level meanwhile. The
+alert is built when it is released, from the warning as it is then.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sargs import clock
+from sargs.areas import service as areas
+from sargs.channels import alerts
+from sargs.channels.ledger import configured_channels
+from sargs.channels.models import Alert
+from sargs.settings import Settings
+from sargs.warnings import alert_texts, policies
+from sargs.warnings.models import WarningNotice, WeatherWarning
+from sargs.warnings.service import LEVEL_RANK, Outcome
+
+log = logging.getLogger(__name__)
+
+QUIET_FROM, QUIET_UNTIL = time(21, 0), time(7, 0)
+ANNOUNCING = ("alert", "upgrade", "update")
+
+
+def settings_of_app() -> Settings:
+    return current_app.extensions["sargs"].settings
+
+
+def quiet_until(now: datetime, zone: Any) -> datetime | None:
+    """The next 07:00 local when ``now`` is in quiet hours, else None."""
+    local = now.astimezone(zone)
+    if QUIET_UNTIL <= local.time() < QUIET_FROM:
+        return None
+    day = local.date() if local.time() < QUIET_UNTIL else local.date() + timedelta(days=1)
+    return datetime.combine(day, QUIET_UNTIL, tzinfo=zone)
+
+
+def _notices(session: Session, warning_id: int) -> list[WarningNotice]:
+    return list(session.scalars(select(WarningNotice).where(WarningNotice.warning_id == warning_id)
+                                .order_by(WarningNotice.id)))
+
+
+def escalates(warning: WeatherWarning) -> bool:
+    return (warning.cap_status == "Actual" and warning.scope == "Public"
+            and warning.activation_id is None)
+
+
+def decide(warning: WeatherWarning, notices: list[WarningNotice]) -> str | None:
+    """The kind of notice the warning's current state calls for, or None."""
+    announced = [n for n in notices if n.state == "sent" and n.kind in ANNOUNCING]
+    if warning.state == "ended":
+        told = [n for n in notices if n.state == "sent"]
+        cleared = any(n.kind == "all_clear" and n.state != "dropped" for n in notices)
+        return "all_clear" if told and not cleared else None
+    if warning.state != "active" or not warning.affects_home or warning.expires <= clock.now():
+        return None
+    if not announced:
+        return "alert"
+    last = announced[-1]
+    if LEVEL_RANK[warning.level] > LEVEL_RANK[last.level]:
+        return "upgrade"
+    if LEVEL_RANK[warning.level] < LEVEL_RANK[last.level]:
+        return "update"
+    if (warning.onset, warning.expires) != (last.onset, last.expires):
+        return "update"
+    return None
+
+
+def on_change(session: Session, outcome: Outcome, settings: Settings | None = None) -> \
+        WarningNotice | None:
+    """Act on what one document did to its warning (called by the ingest)."""
+    warning = outcome.warning
+    if warning is None or outcome.version is None or outcome.superseded:
+        return None
+    if not escalates(warning):
+        return None
+    notices = _notices(session, warning.id)
+    kind = decide(warning, notices)
+    if kind is None:
+        return None
+    settings = settings or settings_of_app()
+    policy = policies.choose(session, warning.level, warning.awareness_type, warning.home_areas)
+    if policy is None:
+        log.warning("no escalation policy for %s warnings; warning %s not alerted",
+                    warning.level, warning.id)
+        return None
+    now = clock.now()
+    for held in notices:  # a newer notice replaces what still waited for the morning
+        if held.state == "held":
+            held.state, held.reason, held.decided_at = "dropped", "superseded", now
+    frozen = policies.frozen(policy)
+    quiet = (frozen["quiet_hours"] and kind != "upgrade") or kind == "all_clear"
+    until = quiet_until(now, settings.zone) if quiet else None
+    notice = WarningNotice(
+        warning_id=warning.id, version_id=outcome.version.id, kind=kind, level=warning.level,
+        onset=warning.onset, expires=warning.expires, state="held", due_at=until or now,
+        policy=frozen, created_at=now, reason="quiet hours" if until else None,
+    )
+    session.add(notice)
+    session.flush()
+    if until is None:
+        release(session, notice, settings)
+    return notice
+
+
+def _still_true(warning: WeatherWarning, notice: WarningNotice) -> str | None:
+    """Why a held notice must not go out now, or None when it still says the truth."""
+    if notice.kind == "all_clear":
+        if warning.state != "ended":
+            return "warning in force again"
+        # Past the end it announced, everyone told already knows it is over.
+        return "expired" if notice.expires <= clock.now() else None
+    if warning.state != "active" or warning.expires <= clock.now():
+        return "expired" if warning.state == "expired" or warning.expires <= clock.now() \
+            else "ended"
+    if warning.level != notice.level:
+        return "level changed"
+    return None
+
+
+def release(session: Session, notice: WarningNotice, settings: Settings) -> Alert | None:
+    """Send a notice now: build its alert from the warning as it is, submit, send."""
+    warning = session.get(WeatherWarning, notice.warning_id)
+    assert warning is not None
+    why_not = _still_true(warning, notice)
+    if why_not:
+        notice.state, notice.reason, notice.decided_at = "dropped", why_not, clock.now()
+        session.flush()
+        return None
+    alert = _create_alert(session, warning, notice, settings)
+    notice.state, notice.alert_id, notice.decided_at = "sent", alert.id, clock.now()
+    session.flush()
+    alerts.submit(session, alert, None)
+    if alert.state == "approved":
+        alerts.start_sending(session, alert, configured_channels(settings))
+    return alert
+
+
+def _area_names(session: Session, warning: WeatherWarning) -> str:
+    names = []
+    for code in warning.home_areas:
+        area = areas.get_area(session, code)
+        names.append(area.name if area is not None else code)
+    return ", ".join(names)
+
+
+def _told_alerts(session: Session, warning_id: int) -> list[int]:
+    return [n.alert_id for n in _notices(session, warning_id)
+            if n.state == "sent" and n.alert_id is not None]
+
+
+def _create_alert(session: Session, warning: WeatherWarning, notice: WarningNotice,
+                  settings: Settings) -> Alert:
+    policy = notice.policy
+    names = _area_names(session, warning)
+    told = _told_alerts(session, warning.id)
+    msg_type = "Alert"
+    references_id = None
+    chain = None
+    if notice.kind == "all_clear":
+        bodies = alert_texts.ended_texts(warning, names)
+        audience: dict[str, Any] = {"told_of": told}
+        msg_type, references_id = "Update", told[-1]
+    elif notice.kind == "update":
+        previous = session.get(Alert, told[-1])
+        lower = previous is not None and LEVEL_RANK[warning.level] < LEVEL_RANK.get(
+            previous.level or "", 0)
+        prefix = alert_texts.DOWNGRADED if lower else alert_texts.CHANGED
+        bodies = alert_texts.warning_texts(warning, names, settings.zone, prefix=prefix)
+        audience = {"told_of": told}
+        msg_type, references_id = "Update", told[-1]
+    else:
+        prefix = alert_texts.UPGRADED if notice.kind == "upgrade" else None
+        bodies = alert_texts.warning_texts(warning, names, settings.zone, prefix=prefix)
+        audience = {"groups": list(policy["audience"].get("groups", []))}
+        if policy["audience"].get("public"):
+            audience["public"] = {"areas": list(warning.home_areas)}
+        if policy.get("ack_chain"):
+            contacts = policies.chain_contacts(session, policy["ack_chain"])
+            if contacts:
+                chain = {"contacts": contacts, "minutes": policy["ack_chain"]["minutes"],
+                         "rounds": policy["ack_chain"]["rounds"],
+                         "channels": policy["ack_chain"]["channels"]}
+    draft = alerts.AlertDraft(
+        source="warning", cap_status="Actual", texts=bodies, audience=audience,
+        channels=list(policy["channels"]), level=warning.level,
+        expires_at=warning.expires if warning.expires > clock.now() else None,
+        source_ref=f"warning:{warning.id}", ack_required=chain is not None, escalation=chain,
+    )
+    alert = alerts.create_alert(session, draft, None)
+    alert.msg_type, alert.references_id = msg_type, references_id
+    alert.requires_approval = bool(policy.get("approval_required"))
+    session.flush()
+    return alert
+
+
+def release_due(session: Session, settings: Settings) -> int:
+    """Release the held notices that came due (each re-checked); returns how many."""
+    due = session.scalars(select(WarningNotice).where(
+        WarningNotice.state == "held", WarningNotice.due_at <= clock.now())
+        .order_by(WarningNotice.due_at)).all()
+    for notice in due:
+        release(session, notice, settings)
+    return len(due)
