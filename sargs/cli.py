@@ -18,6 +18,7 @@ from flask.cli import ScriptInfo, with_appcontext
 
 from sargs import migrate
 from sargs.audit.service import Actor, acting_as
+from sargs.channels.models import ALERT_STATES
 from sargs.settings import SettingsError, load_settings
 
 
@@ -458,6 +459,57 @@ def alert_correct(alert_id: int, texts: tuple[tuple[str, str], ...], note: str) 
 
     _follow_up(alert_id, lambda session, alert, configured: notices.correct(
         session, alert, dict(texts), None, configured=configured, note=note))
+
+
+@alert_group.command("list")
+@click.option("--state", type=click.Choice(ALERT_STATES), default=None,
+              help="Only alerts in this state.")
+@click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="The API's JSON objects, one list.")
+@with_appcontext
+def alert_list(state: str | None, limit: int, as_json: bool) -> None:
+    """The newest alerts, as the alerts API lists them."""
+    import json
+
+    from sargs.channels.alert_json import alert_json, recent_alerts
+
+    with _state().sessionmaker() as session:
+        objects = [alert_json(session, alert) for alert in recent_alerts(session, state, limit)]
+    if as_json:
+        click.echo(json.dumps(objects, ensure_ascii=False, indent=2))
+        return
+    for obj in objects:
+        first_text = next(iter(obj["texts"].values()), "")
+        headline = " ".join(first_text.split())[:60]
+        click.echo(f"{obj['id']:>6}  {obj['state']:<17} {obj['cap_status']:<8} "
+                   f"{obj['msg_type']:<6} {obj['level'] or '-':<6} {headline}")
+
+
+@alert_group.command("show")
+@click.argument("alert_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="The API's JSON object.")
+@with_appcontext
+def alert_show(alert_id: int, as_json: bool) -> None:
+    """One alert with its texts, audience and delivery progress."""
+    import json
+
+    from sargs.channels.alert_json import alert_json
+    from sargs.channels.models import Alert
+
+    with _state().sessionmaker() as session:
+        alert = session.get(Alert, alert_id)
+        if alert is None:
+            raise click.ClickException(f"no alert {alert_id}")
+        obj = alert_json(session, alert, milestones=True)
+    if as_json:
+        click.echo(json.dumps(obj, ensure_ascii=False, indent=2))
+        return
+    texts = obj.pop("texts")
+    for key, value in obj.items():
+        shown = json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value
+        click.echo(f"{key}: {shown}")
+    for language, body in texts.items():
+        click.echo(f"\n[{language}]\n{body}")
 
 
 @cli.command("simulators")
