@@ -410,7 +410,7 @@ def contacts_export() -> None:
 
 @cli.group("alert")
 def alert_group() -> None:
-    """Follow-ups of an alert that went out (the alert page's Cancel and Correct)."""
+    """Alerts: list and show them; cancel or correct one that went out."""
 
 
 def _follow_up(alert_id: int, act: Any) -> None:
