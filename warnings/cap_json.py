@@ -94,5 +94,6 @@ def _text(value: object, where: str) -> str:
 
 
 def _kind(value: object) -> str:
-    names = {dict: "an object", list: "a list", bool: "a boolean", type(None): "null"}
+    names = {dict: "an object", list: "a list", bool: "a boolean", type(None): "null",
+             int: "a number", float: "a number", str: "text"}
     return names.get(type(value), type(value).__name__)

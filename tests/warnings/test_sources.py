@@ -232,7 +232,7 @@ def test_missing_json_field_stays_missing_for_cap_parse_to_reject():
 @pytest.mark.parametrize(("alert", "reason"), [
     (["not", "an", "object"], "alert is a list, not an object"),
     ({"identifier": {"id": 1}}, "identifier in alert is an object, not text"),
-    ({"info": [42]}, "info 1 of alert is int, not an object"),
+    ({"info": [42]}, "info 1 of alert is a number, not an object"),
     ({"info": [{"category": True}]}, "category in info 1 of alert is a boolean, not a list"),
 ])
 def test_odd_json_types_are_refused_with_the_field(alert, reason):
@@ -248,7 +248,7 @@ def test_one_broken_json_warning_is_left_out_and_the_others_kept():
     result = read(json.dumps({"warnings": warnings}).encode())
     assert len(result.items) == 6
     assert result.problems == (
-        "2.49.0.0.428.0.LV.261005180519.103602: info 1 of alert is str, not an object",
+        "2.49.0.0.428.0.LV.261005180519.103602: info 1 of alert is text, not an object",
         "warning 3 has no alert identifier",
     )
 
