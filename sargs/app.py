@@ -65,6 +65,9 @@ def prepare_database(state: SargsState) -> None:
     with state.sessionmaker() as session, audit.acting_as(audit.SYSTEM):
         ensure_role_policies(session)
         sync_builtin_areas(session)
+        from sargs.warnings.policies import seed as seed_escalation_policies
+
+        seed_escalation_policies(session)
         session.commit()
         try:
             home_areas(session, state.settings)

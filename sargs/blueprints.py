@@ -55,6 +55,7 @@ def register_all(app: Flask) -> None:
     from sargs.channels import api as alerts_api
     from sargs.warnings import api as warnings_api
     from sargs.warnings import cap_views
+    from sargs.warnings import jobs as warnings_jobs  # noqa: F401  registers its tick handler
 
     for module in (alerts_api, warnings_api, cap_views):
         app.register_blueprint(module.bp)

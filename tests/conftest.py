@@ -57,6 +57,7 @@ def _settings_for(url: str, instance: Path, **extra: Any) -> Settings:
         "instance_path": instance,
         "secret_key": "test-secret-key",
         "login_rate_limit": "1000 per minute",
+        "feed_urls": [],  # no network: tests name the sources they serve
     }
     values.update(extra)
     return load_settings(**values)

@@ -111,9 +111,14 @@ def on_change(session: Session, outcome: Outcome, settings: Settings | None = No
     frozen = policies.frozen(policy)
     quiet = (frozen["quiet_hours"] and kind != "upgrade") or kind == "all_clear"
     until = quiet_until(now, settings.zone) if quiet else None
+    # An all-clear is worth sending until the end residents were told of (the ending
+    # document's own expires is often its issue time).
+    told = [n for n in notices if n.state == "sent" and n.kind in ANNOUNCING]
+    onset, expires = (told[-1].onset, told[-1].expires) if kind == "all_clear" else (
+        warning.onset, warning.expires)
     notice = WarningNotice(
         warning_id=warning.id, version_id=outcome.version.id, kind=kind, level=warning.level,
-        onset=warning.onset, expires=warning.expires, state="held", due_at=until or now,
+        onset=onset, expires=expires, state="held", due_at=until or now,
         policy=frozen, created_at=now, reason="quiet hours" if until else None,
     )
     session.add(notice)
@@ -177,6 +182,11 @@ def _create_alert(session: Session, warning: WeatherWarning, notice: WarningNoti
     msg_type = "Alert"
     references_id = None
     chain = None
+    channels = list(policy["channels"])
+    if notice.kind in ("all_clear", "update"):
+        # Follow-ups go wherever the alerts they follow reached people.
+        channels = list(dict.fromkeys(
+            c for alert_id in told for c in (session.get(Alert, alert_id).channels or [])))
     if notice.kind == "all_clear":
         bodies = alert_texts.ended_texts(warning, names)
         audience: dict[str, Any] = {"told_of": told}
@@ -203,7 +213,7 @@ def _create_alert(session: Session, warning: WeatherWarning, notice: WarningNoti
                          "channels": policy["ack_chain"]["channels"]}
     draft = alerts.AlertDraft(
         source="warning", cap_status="Actual", texts=bodies, audience=audience,
-        channels=list(policy["channels"]), level=warning.level,
+        channels=channels, level=warning.level,
         expires_at=warning.expires if warning.expires > clock.now() else None,
         source_ref=f"warning:{warning.id}", ack_required=chain is not None, escalation=chain,
     )

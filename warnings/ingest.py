@@ -103,7 +103,8 @@ def ingest(sessionmaker: Any, sources: Iterable[str], settings: Settings, *,
 
 def poll(sessionmaker: Any, settings: Settings, *,
          fetcher_factory: Callable[[], Fetcher] | None = None) -> Report:
-    """The scheduled poll: the configured sources that are due (failing ones back off)."""
+    """The scheduled poll: the configured sources that are due — each one poll interval
+    after its last fetch, longer while it fails."""
     now = clock.now()
     with sessionmaker() as session:
         waiting = {row.url: row.next_attempt_at for row in session.scalars(select(WarningSource))}
@@ -150,7 +151,7 @@ def _ingest_source(sessionmaker: Any, url: str, settings: Settings, fetchers: _F
     body_hash = service.digest(fetched.body) if not fetched.not_modified else last_hash
     if fetched.not_modified or body_hash == last_hash:
         report.sources_read += 1
-        _succeeded(sessionmaker, url, fetched, body_hash, None)
+        _succeeded(sessionmaker, url, fetched, body_hash, None, settings)
         return
     try:
         read = read_source(fetched, max_bytes=settings.feed_max_bytes)
@@ -171,16 +172,17 @@ def _ingest_source(sessionmaker: Any, url: str, settings: Settings, fetchers: _F
                 _escalate(session, service.Outcome("ended", warning, warning.versions[-1]),
                           settings)
         session.commit()
-    _succeeded(sessionmaker, url, fetched, body_hash, read.kind)
+    _succeeded(sessionmaker, url, fetched, body_hash, read.kind, settings)
 
 
 def _succeeded(sessionmaker: Any, url: str, fetched: Fetched, body_hash: str | None,
-               kind: str | None) -> None:
+               kind: str | None, settings: Settings) -> None:
     with sessionmaker() as session:
         row = _source_row(session, url)
         now = clock.now()
         row.last_attempt_at = row.last_success_at = now
-        row.failures, row.last_error, row.next_attempt_at = 0, None, None
+        row.failures, row.last_error = 0, None
+        row.next_attempt_at = now + timedelta(seconds=settings.feed_poll_seconds)
         if not fetched.not_modified:
             row.etag, row.last_modified = fetched.etag, fetched.last_modified
             row.content_sha256 = body_hash

@@ -270,7 +270,8 @@ def _apply(session: Session, warning: WeatherWarning, doc: CapDocument, info: In
     """The warning's current state from its newest version."""
     level_code = level_of(info)
     state, reason = _state_of(doc, info, level_code)
-    place = place_of(session, info, home_codes)
+    with session.no_autoflush:  # the warning is not whole yet
+        place = place_of(session, info, home_codes)
     now = clock.now()
     warning.current_identifier = doc.identifier
     warning.cap_status, warning.scope, warning.sent = doc.status, doc.scope, doc.sent

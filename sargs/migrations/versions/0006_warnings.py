@@ -5,11 +5,10 @@ Revises: 0005
 Create Date: 2026-11-24 23:22:38.400242
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import sargs.db
-
 
 revision = '0006'
 down_revision = '0005'

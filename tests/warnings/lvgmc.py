@@ -1,0 +1,113 @@
+"""Complete LVĢMC CAP 1.2 documents in the real format, for the Jelgava scenarios.
+
+The shape follows the real documents (Meteoalarm's JSON list for Latvia, see
+tests/warnings/data/SOURCES.md): identifier 2.49.0.0.428.0.LV.<yyMMddHHmmss>.<serial>,
+sender http://www.lvgmc.lv, local offsets, an en-GB and an lv info block, awareness
+parameters, land warnings as municipality polygons, sea areas as EMMA_ID geocodes,
+Updates referencing only the version before.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from importlib import resources
+from xml.sax.saxutils import escape
+
+RIGA_WINTER = timezone(timedelta(hours=2))
+SENDER = "http://www.lvgmc.lv"
+LEVELS = {2: ("yellow", "Moderate", "Yellow", "Dzeltenais"),
+          3: ("orange", "Severe", "Orange", "Oranžais"),
+          4: ("red", "Extreme", "Red", "Sarkanais")}
+TYPES = {1: ("Wind", "vēja"), 4: ("Fog", "miglas"), 10: ("Rain", "lietus")}
+AREA_NAMES = {"LV022": ("Jelgava", "Jelgava"), "LV023": ("Jelgava municipality", "Jelgavas novads"),
+              "LV039": ("Riga", "Rīga"), "LV801": ("Southern Gulf of Riga", "Rīgas līča dienvidu daļa")}
+
+
+def polygon_of(code: str) -> str:
+    """The shipped outline of ``code`` as a CAP polygon ("lat,lon …", closed)."""
+    path = resources.files("sargs.areas") / "data" / "emma" / f"{code}.geojson"
+    geometry = json.loads(path.read_text(encoding="utf-8"))["geometry"]
+    rings = ([geometry["coordinates"][0]] if geometry["type"] == "Polygon"
+             else [polygon[0] for polygon in geometry["coordinates"]])
+    ring = max(rings, key=len)
+    return " ".join(f"{lat},{lon}" for lon, lat in ring)
+
+
+def identifier(sent: datetime, serial: int) -> str:
+    return f"2.49.0.0.428.0.LV.{sent.astimezone(RIGA_WINTER):%y%m%d%H%M%S}.{serial}"
+
+
+@dataclass
+class Doc:
+    serial: int
+    sent: datetime
+    level: int = 2
+    type_code: int = 1
+    onset: datetime = field(default_factory=lambda: datetime(2026, 11, 24, 15, 0, tzinfo=RIGA_WINTER))
+    expires: datetime = field(default_factory=lambda: datetime(2026, 11, 25, 6, 0, tzinfo=RIGA_WINTER))
+    areas: tuple[str, ...] = ("LV022",)
+    msg_type: str = "Alert"
+    previous: Doc | None = None
+    status: str = "Actual"
+    response_type: str = "Monitor"
+
+    @property
+    def identifier(self) -> str:
+        return identifier(self.sent, self.serial)
+
+    def update(self, serial: int, sent: datetime, **changes: object) -> Doc:
+        values = dict(level=self.level, type_code=self.type_code, onset=self.onset,
+                      expires=self.expires, areas=self.areas, status=self.status)
+        values.update(changes)
+        return Doc(serial, sent, msg_type="Update", previous=self, **values)  # type: ignore[arg-type]
+
+    def xml(self) -> bytes:
+        references = ""
+        if self.previous is not None:
+            p = self.previous
+            references = (f"<references>{SENDER},{p.identifier},"
+                          f"{p.sent.astimezone(RIGA_WINTER).isoformat()}</references>")
+        infos = "".join(self._info(language) for language in ("en-GB", "lv"))
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">'
+            f"<identifier>{self.identifier}</identifier><sender>{SENDER}</sender>"
+            f"<sent>{self.sent.astimezone(RIGA_WINTER).isoformat()}</sent>"
+            f"<status>{self.status}</status><msgType>{self.msg_type}</msgType>"
+            f"<scope>Public</scope>{references}<incidents>{self.msg_type}</incidents>{infos}"
+            "</alert>"
+        ).encode()
+
+    def _info(self, language: str) -> str:
+        colour, severity, colour_en, colour_lv = LEVELS[self.level]
+        type_en, type_lv = TYPES[self.type_code]
+        english = language == "en-GB"
+        event = f"{colour_en} {type_en} Warning" if english else f"{colour_lv} {type_lv} brīdinājums"
+        where = " un ".join(AREA_NAMES[c][0 if english else 1] for c in self.areas)
+        text = (f"In {where} {type_en.lower()} gusts up to 25 m/s are expected." if english
+                else f"{where}: gaidāmas vēja brāzmas līdz 25 m/s.")
+        areas = "".join(self._area(code, english) for code in self.areas)
+        return (
+            f"<info><language>{language}</language><category>Met</category>"
+            f"<event>{escape(event)}</event><responseType>{self.response_type}</responseType>"
+            f"<urgency>Immediate</urgency><severity>{severity}</severity>"
+            "<certainty>Likely</certainty>"
+            f"<effective>{self.sent.astimezone(RIGA_WINTER).isoformat()}</effective>"
+            f"<onset>{self.onset.isoformat()}</onset><expires>{self.expires.isoformat()}</expires>"
+            "<senderName>Latvian Environment, Geology and Meteorology Centre</senderName>"
+            f"<description>{escape(text)}</description><web>https://bridinajumi.meteo.lv/</web>"
+            f"<parameter><valueName>awareness_level</valueName>"
+            f"<value>{self.level}; {colour}; {severity}</value></parameter>"
+            f"<parameter><valueName>awareness_type</valueName>"
+            f"<value>{self.type_code}; {type_en}</value></parameter>{areas}</info>"
+        )
+
+    @staticmethod
+    def _area(code: str, english: bool) -> str:
+        name = AREA_NAMES[code][0 if english else 1]
+        if code.startswith("LV8"):  # sea areas carry the EMMA_ID, no polygon
+            return (f"<area><areaDesc>{escape(name)}</areaDesc><geocode><valueName>EMMA_ID"
+                    f"</valueName><value>{code}</value></geocode></area>")
+        return f"<area><areaDesc>{escape(name)}</areaDesc><polygon>{polygon_of(code)}</polygon></area>"
