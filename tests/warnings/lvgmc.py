@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from importlib import resources
 from xml.sax.saxutils import escape
 
@@ -111,3 +111,53 @@ class Doc:
             return (f"<area><areaDesc>{escape(name)}</areaDesc><geocode><valueName>EMMA_ID"
                     f"</valueName><value>{code}</value></geocode></area>")
         return f"<area><areaDesc>{escape(name)}</areaDesc><polygon>{polygon_of(code)}</polygon></area>"
+
+
+ATOM_HEAD = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<feed xmlns="http://www.w3.org/2005/Atom" xmlns:cap="urn:oasis:names:tc:emergency:cap:1.2">'
+    '<link type="application/atom+xml" rel="self" '
+    'href="https://feeds.meteoalarm.org/feeds/meteoalarm-legacy-atom-latvia"/>'
+    "<rights>Copyright © 2026 MeteoAlarm.Org. Licensed under terms equivalent to CC BY 4.0, "
+    "with additional requirements for redistributing outlined in our Terms and Conditions.</rights>"
+    "<generator>MeteoAlarm Producer Server</generator>"
+    "<id>tag:meteoalarm.org,2021-02-19:LV</id>"
+    "<title>MeteoAlarm - Alerting Europe for Extreme Weather</title>"
+)
+
+
+def atom_feed(documents: list[tuple[Doc, str]], updated: datetime | None = None) -> bytes:
+    """Meteoalarm's Atom feed for Latvia over ``(document, CAP link)`` pairs: one entry per
+    document × area, English only, times in UTC, the colour only in the title."""
+    def utc(value: datetime) -> str:
+        return value.astimezone(UTC).isoformat()
+
+    newest = updated or max((doc.sent for doc, _ in documents), default=datetime(2026, 1, 1,
+                                                                                 tzinfo=UTC))
+    entries = []
+    for doc, link in documents:
+        _, severity, colour_en, _ = LEVELS[doc.level]
+        type_en = TYPES[doc.type_code][0]
+        for index, code in enumerate(doc.areas):
+            name = AREA_NAMES[code][0]
+            where = (f"<cap:geocode><valueName>EMMA_ID</valueName><value>{code}</value>"
+                     "</cap:geocode>" if code.startswith("LV8")
+                     else f"<cap:polygon>{polygon_of(code)}</cap:polygon>")
+            kind = "geocode" if code.startswith("LV8") else "polygon"
+            entries.append(
+                f"<entry>{where}<cap:areaDesc>{escape(name)}</cap:areaDesc>"
+                f"<cap:event>{colour_en} {type_en} Warning</cap:event>"
+                f"<cap:sent>{utc(doc.sent)}</cap:sent><cap:expires>{utc(doc.expires)}</cap:expires>"
+                f"<cap:effective>{utc(doc.sent)}</cap:effective><cap:onset>{utc(doc.onset)}</cap:onset>"
+                f"<cap:certainty>Likely</cap:certainty><cap:severity>{severity}</cap:severity>"
+                f"<cap:urgency>Immediate</cap:urgency><cap:scope>Public</cap:scope>"
+                f"<cap:message_type>{doc.msg_type}</cap:message_type>"
+                f"<cap:status>{doc.status}</cap:status>"
+                f"<cap:identifier>{doc.identifier}</cap:identifier>"
+                f'<link type="application/cap+xml" href="{escape(link)}"/>'
+                f"<published>{utc(doc.sent)}</published>"
+                f"<id>{escape(link)}?index_info=0&amp;index_area={index}&amp;index_{kind}=0</id>"
+                f"<title>{colour_en} {type_en} Warning issued for Latvia - {escape(name)}</title>"
+                f"<updated>{utc(doc.sent)}</updated></entry>"
+            )
+    return (ATOM_HEAD + f"<updated>{utc(newest)}</updated>" + "".join(entries) + "</feed>").encode()
