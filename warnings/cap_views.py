@@ -17,7 +17,7 @@ from sargs import clock
 from sargs.auth.access import public
 from sargs.context import db_session, settings
 from sargs.extensions import limiter
-from sargs.warnings import cap_out
+from sargs.warnings import cap_out, service
 from sargs.warnings.cap import CapDocument, info_for_language
 
 bp = Blueprint("cap", __name__, url_prefix="/cap")
@@ -61,7 +61,8 @@ def _entry(feed: ElementTree.Element, alert_id: int, doc: CapDocument) -> None:
 @limiter.limit(FEED_RATE)
 def feed() -> Any:
     session, config = db_session(), settings()
-    documents = [(alert.id, cap_out.alert_document(session, alert, config))
+    documents = [(alert.id, cap_out.alert_document(session, alert, config,
+                                                   service.cap_details(session, alert)))
                  for alert in cap_out.published_alerts(session, FEED_LIMIT)]
     root = ElementTree.Element("{" + ATOM_NS + "}feed")
     _atom(root, "id", f"{config.base_url}/cap/alerts.atom")
@@ -89,5 +90,6 @@ def document(alert_id: int) -> Any:
     alert = cap_out.published_alert(session, alert_id)
     if alert is None:
         abort(404)
-    body = cap_out.emit(cap_out.alert_document(session, alert, settings()))
+    body = cap_out.emit(cap_out.alert_document(session, alert, settings(),
+                                               service.cap_details(session, alert)))
     return Response(body, mimetype=CAP_TYPE)

@@ -27,7 +27,9 @@ from sqlalchemy.orm import Session
 
 from sargs import clock
 from sargs.areas import service as areas
-from sargs.warnings.cap import LEVEL_COLOURS, CapDocument, Info
+from sargs.warnings.cap import LEVEL_COLOURS, Area, CapDocument, Info
+from sargs.warnings.cap_out import LANGUAGES as CAP_LANGUAGES
+from sargs.warnings.cap_out import SourceDetails
 from sargs.warnings.models import (
     RejectedDocument,
     WarningVersion,
@@ -383,6 +385,35 @@ def as_json(warning: WeatherWarning, zone: Any) -> dict[str, Any]:
         "incomplete": warning.incomplete,
         "versions": len(warning.versions),
     }
+
+
+def warning_of_alert(session: Session, alert: Any) -> WeatherWarning | None:
+    """The warning an alert was made from (``source_ref`` "warning:<id>"), if any."""
+    kind, _, ref = (alert.source_ref or "").partition(":")
+    if alert.source != "warning" or kind != "warning" or not ref.isdigit():
+        return None
+    return session.get(WeatherWarning, int(ref))
+
+
+def cap_details(session: Session, alert: Any) -> SourceDetails | None:
+    """What the source warning adds to the alert's own CAP message: LVĢMC's event names,
+    the onset, the awareness type and the warning's polygons as received."""
+    warning = warning_of_alert(session, alert)
+    if warning is None:
+        return None
+    texts = warning.texts or {}
+    events = {CAP_LANGUAGES.get(language, language): text["event"]
+              for language, text in texts.items() if text.get("event")}
+    polygons = tuple(
+        tuple((lat, lon) for lon, lat in polygon[0])
+        for polygon in (warning.geometry or {}).get("coordinates", [])
+    )
+    area_desc = (texts.get("en") or texts.get("lv") or {}).get("area_desc") or warning.identifier
+    areas = (Area(area_desc=area_desc, polygons=polygons, geocodes=()),) if polygons else ()
+    awareness = (f"{warning.awareness_type}; {warning.type_name}"
+                 if warning.awareness_type is not None and warning.type_name else None)
+    return SourceDetails(events=events, onset=warning.onset, awareness_type=awareness,
+                         areas=areas)
 
 
 def _headline(text: dict[str, Any] | None) -> str | None:

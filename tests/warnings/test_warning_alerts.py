@@ -296,3 +296,52 @@ def test_a_rejected_document_changes_nothing_stored(db, feed, people, tmp_path, 
     assert _warning(db).level == "orange" and len(_warning(db).versions) == 1
     assert db.scalar(select(RejectedDocument.reason)).startswith("not well-formed")
     assert len(_alerts(db)) == 1
+
+
+def test_the_public_cap_of_a_warning_alert_carries_lvgmc_event_and_polygon(app, db, client, feed,
+                                                                         people):
+    from tests.warnings.test_cap_out import valid_cap
+
+    feed(Doc(901, T0, level=4))
+    _handed_over(db)
+    [alert_id] = [alert.id for alert in _alerts(db)]
+    db.rollback()
+    answer = client.get(f"/cap/alerts/{alert_id}.xml")
+    assert answer.status_code == 200 and answer.mimetype == "application/cap+xml"
+    doc = valid_cap(answer.data)  # the OASIS schema and the rules it cannot express
+    lv = next(info for info in doc.infos if info.language == "lv")
+    assert lv.event == "Sarkanais vēja brīdinājums" and lv.severity == "Extreme"
+    assert dict(lv.parameters)["awareness_type"] == "1; wind"
+    assert any(area.polygons for area in lv.areas)
+    assert doc.sent.utcoffset() == timedelta(hours=2)
+
+
+def test_orange_calls_the_chain_until_someone_acknowledges(app, db, feed, people, frozen_clock):
+    from sargs.channels import acks
+    from sargs.scheduler import run_tick
+
+    def tick() -> None:
+        db.rollback()
+        with app.app_context():
+            run_tick(app.extensions["sargs"].sessionmaker)
+
+    feed(Doc(951, T0, level=3))
+    [alert_id] = [alert.id for alert in _alerts(db)]
+    chair, deputy = people["chain"]["commission-chair"], people["chain"]["commission-deputy"]
+    frozen_clock.advance(timedelta(minutes=5, seconds=1))
+    tick()  # nobody acknowledged: the chair is called
+    frozen_clock.advance(timedelta(minutes=5))
+    tick()  # … then the deputy
+    called = db.scalars(select(Delivery.contact_id).where(
+        Delivery.alert_id == alert_id, Delivery.round == 1).order_by(Delivery.id)).all()
+    assert list(dict.fromkeys(called)) == [chair, deputy]
+    voice = db.scalars(select(Delivery).where(Delivery.alert_id == alert_id,
+                                              Delivery.contact_id == deputy,
+                                              Delivery.channel == "voice")).first()
+    acks.acknowledge(db, delivery_id=voice.id, via="voice")
+    db.commit()
+    frozen_clock.advance(timedelta(minutes=30))
+    tick()
+    steps = db.scalars(select(EscalationStep).where(EscalationStep.alert_id == alert_id)).all()
+    assert {s.state for s in steps if s.round == 1 and s.position == 2} == {"stopped"}
+    assert not [s for s in steps if s.state == "waiting"]
