@@ -11,7 +11,7 @@ from pathlib import Path
 import feedparser
 import pytest
 import xmlschema
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import update
 
@@ -308,3 +308,51 @@ def test_details_from_the_source_warning_join_the_document(app, db, staff):
     assert (lv.urgency, lv.onset) == ("Expected", onset.replace(microsecond=0))
     assert (lv.awareness_type, lv.awareness_type_name) == (1, "wind")
     assert lv.areas[-1].polygons == (SQUARE,)
+
+
+@pytest.fixture
+def everywhere(db):
+    """A subscriber of every area and level, so every alert tells someone."""
+    from tests.channels.engine_helpers import resident
+
+    resident(db, "Ieva", "+37120000702", areas=("LV022", "LV023", "LV003", "LV801"),
+             levels=("yellow", "orange", "red"))
+    db.commit()
+
+
+# Alert texts people could type: letters of both languages, digits, punctuation that XML
+# escapes, and line breaks; nothing the alert rules refuse (control characters).
+alert_texts = st.text(string.ascii_letters + string.digits + " .,:;!?-–()/%&<>\"'\nāčēģīķļņšūžĀČĒĢĪĶĻŅŠŪŽ",
+                      min_size=1, max_size=200).map(str.strip).filter(bool)
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(level=st.sampled_from([None, "yellow", "orange", "red"]), lv=alert_texts, en=alert_texts,
+       areas=st.lists(st.sampled_from(["LV022", "LV023", "LV003", "LV801"]), min_size=1,
+                      max_size=3, unique=True),
+       follow_up=st.sampled_from([None, "correct", "cancel"]),
+       expires_in=st.none() | st.integers(1, 72 * 60))
+def test_every_generated_alert_update_and_cancel_is_valid_cap(app, db, staff, everywhere, level, lv,
+                                                               en, areas, follow_up, expires_in):
+    author, approver = staff
+    expires = clock.now() + timedelta(minutes=expires_in) if expires_in else None
+    alert = _sent(db, staff, public_orange(level=level, texts={"lv": lv, "en": en},
+                                           audience={"public": {"areas": areas}},
+                                           expires_at=expires))
+    _told_someone(db, alert)
+    chain_ = [alert]
+    if follow_up == "correct":
+        fixed = notices.correct(db, alert, {"lv": en, "en": lv}, author.id, configured=set())
+        alerts.approve(db, fixed.follow_up, approver.id, {"commission"}, clock.now())
+        chain_.append(fixed.follow_up)
+    elif follow_up == "cancel":
+        chain_.append(notices.cancel(db, alert, author.id, configured=set()).follow_up)
+    db.commit()
+    config = app.extensions["sargs"].settings
+    for member in chain_:
+        doc = valid_cap(emit(cap_out.alert_document(db, member, config)))
+        assert doc.status == "Actual" and doc.msg_type == member.msg_type
+        assert {info.description for info in doc.infos} == {t.body for t in member.texts}
+        assert {code for info in doc.infos for a in info.areas for _, code in a.geocodes} == \
+            set(areas)
