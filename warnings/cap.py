@@ -278,18 +278,33 @@ def _area(el: Element, where: str) -> Area:
 
 
 def _polygon(text: str, where: str) -> tuple[tuple[float, float], ...]:
-    points = []
-    for pair in text.split():
-        try:
-            lat, lon = (float(x) for x in pair.split(","))
-        except ValueError:
-            raise CapRejected(f"polygon point '{pair}' is not lat,lon in {where}") from None
-        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            raise CapRejected(f"polygon point '{pair}' out of range in {where}")
-        points.append((lat, lon))
+    pairs = text.split()
+    try:
+        # Municipality outlines run to hundreds of points per document: read them in one go,
+        # and look for the culprit only when something is wrong.
+        points = tuple(_pair(pair) for pair in pairs)
+        in_range = all(-90 <= lat <= 90 and -180 <= lon <= 180 for lat, lon in points)
+    except ValueError:
+        in_range = False
+        for pair in pairs:
+            try:
+                _pair(pair)
+            except ValueError:
+                raise CapRejected(f"polygon point '{pair}' is not lat,lon in {where}") from None
+    if not in_range:
+        bad = next(pair for pair in pairs
+                   if not (-90 <= _pair(pair)[0] <= 90 and -180 <= _pair(pair)[1] <= 180))
+        raise CapRejected(f"polygon point '{bad}' out of range in {where}")
     # CAP 1.2 §3.2.4: at least four pairs, the first equal to the last.
     if len(points) < 4:
         raise CapRejected(f"polygon with fewer than 4 points in {where}")
     if points[0] != points[-1]:
         raise CapRejected(f"open polygon (first point is not the last) in {where}")
-    return tuple(points)
+    return points
+
+
+def _pair(text: str) -> tuple[float, float]:
+    lat, comma, lon = text.partition(",")
+    if not comma:
+        raise ValueError(text)
+    return float(lat), float(lon)

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sargs import clock
+from sargs.areas import service as areas
 from sargs.settings import Settings
 from sargs.warnings import alerting, cap, service
 from sargs.warnings.fetch import Fetched, Fetcher, FetchError
@@ -253,13 +254,14 @@ def _documents(sessionmaker: Any, read: SourceRead, url: str, settings: Settings
 
 def _reconcile(session: Session, documents: list[_Document], source_url: str,
                settings: Settings, report: Report, activation_id: int | None) -> None:
+    index = areas.area_index(session) if documents else None
     for document in documents:
         try:
             with session.begin_nested():
                 outcome = service.record(
                     session, document.doc, document.raw, source_url=source_url,
                     document_url=document.url, home_codes=list(settings.home_areas),
-                    incomplete=document.incomplete, activation_id=activation_id)
+                    incomplete=document.incomplete, activation_id=activation_id, index=index)
         except Exception as exc:  # one bad document must not stop the poll
             log.exception("warning document %s could not be stored", document.doc.identifier)
             reason = f"could not be stored: {type(exc).__name__}"

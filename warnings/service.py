@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from shapely.geometry import MultiPolygon, Polygon, mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -116,21 +115,22 @@ def _region_covers(index: areas.AreaIndex, region_code: str, home_code: str) -> 
     return region.intersection(home).area >= 0.5 * home.area
 
 
-def place_of(session: Session, info: Info, home_codes: list[str]) -> Place:
-    index = areas.area_index(session)
+def place_of(session: Session, info: Info, home_codes: list[str],
+             index: areas.AreaIndex | None = None) -> Place:
+    index = index or areas.area_index(session)
     known = {ref.code for ref in index.areas}
     home = set(home_codes)
     identified: list[str] = []
     affected: set[str] = set()
-    shapes: list[Polygon] = []
+    rings: list[list[list[list[float]]]] = []
     for area in info.areas:
         for name, value in area.geocodes:
             code = value.strip().upper()
             if name.upper() == "EMMA_ID" and code in known:
                 identified.append(code)
         for ring in area.polygons:
-            polygon = areas.parse_cap_polygon(" ".join(f"{lat},{lon}" for lat, lon in ring))
-            shapes.extend(polygon.geoms if isinstance(polygon, MultiPolygon) else [polygon])
+            rings.append([[[lon, lat] for lat, lon in ring]])
+            polygon = areas.polygon_from_points(ring)
             match = index.identify(polygon)
             if match is not None:
                 identified.append(match.area.code)
@@ -143,18 +143,8 @@ def place_of(session: Session, info: Info, home_codes: list[str]) -> Place:
         if code in home:
             affected.add(code)
         affected.update(h for h in home if _region_covers(index, code, h))
-    geometry = mapping(MultiPolygon(shapes)) if shapes else None
-    return Place(list(dict.fromkeys(identified)), sorted(affected),
-                 _plain(geometry) if geometry else None)
-
-
-def _plain(value: Any) -> Any:
-    """shapely's mapping() uses tuples; JSON columns round-trip lists."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
+    geometry = {"type": "MultiPolygon", "coordinates": rings} if rings else None
+    return Place(list(dict.fromkeys(identified)), sorted(affected), geometry)
 
 
 # --- reconciling ----------------------------------------------------------------------
@@ -206,11 +196,12 @@ def _version(doc: CapDocument, info: Info | None, raw: bytes | None, document_ur
 
 def record(session: Session, doc: CapDocument, raw: bytes | None, *, source_url: str,
            home_codes: list[str], document_url: str | None = None, incomplete: bool = False,
-           activation_id: int | None = None) -> Outcome:
+           activation_id: int | None = None, index: areas.AreaIndex | None = None) -> Outcome:
     """Store one parsed document and bring its warning's current state up to date.
 
     ``source_url`` is the feed that named the document, ``document_url`` where the
-    document itself came from. The caller wraps the call in a savepoint: a document
+    document itself came from; ``index`` (:func:`sargs.areas.service.area_index`) may be
+    taken once for a batch of documents. The caller wraps the call in a savepoint: a document
     that fails here leaves nothing behind.
     """
     info = _main_info(doc)
@@ -229,7 +220,7 @@ def record(session: Session, doc: CapDocument, raw: bytes | None, *, source_url:
         warning = existing.warning
         previous = (warning.level, warning.state)
         if warning.current_identifier == doc.identifier and info is not None:
-            _apply(session, warning, doc, info, home_codes, source_url, False)
+            _apply(session, warning, doc, info, home_codes, source_url, False, index)
         session.flush()
         return Outcome("updated", warning, existing, *previous)
     warning = _warning_of(session, doc)
@@ -256,7 +247,7 @@ def record(session: Session, doc: CapDocument, raw: bytes | None, *, source_url:
         session.flush()
         return Outcome("updated", warning, version, previous_level, previous_state,
                        superseded=True)
-    _apply(session, warning, doc, info, home_codes, source_url, incomplete)
+    _apply(session, warning, doc, info, home_codes, source_url, incomplete, index)
     session.flush()
     if is_new:
         result = "new"
@@ -268,12 +259,13 @@ def record(session: Session, doc: CapDocument, raw: bytes | None, *, source_url:
 
 
 def _apply(session: Session, warning: WeatherWarning, doc: CapDocument, info: Info,
-           home_codes: list[str], source_url: str, incomplete: bool) -> None:
+           home_codes: list[str], source_url: str, incomplete: bool,
+           index: areas.AreaIndex | None = None) -> None:
     """The warning's current state from its newest version."""
     level_code = level_of(info)
     state, reason = _state_of(doc, info, level_code)
     with session.no_autoflush:  # the warning is not whole yet
-        place = place_of(session, info, home_codes)
+        place = place_of(session, info, home_codes, index)
     now = clock.now()
     warning.current_identifier = doc.identifier
     warning.cap_status, warning.scope, warning.sent = doc.status, doc.scope, doc.sent

@@ -18,7 +18,8 @@ import json
 import logging
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 from urllib.parse import urljoin
 from xml.etree.ElementTree import Element
@@ -54,7 +55,29 @@ class SourceItem:
     identifier: str
     cap_url: str | None  # where the full CAP document is (Atom link / list.php path)
     cap_bytes: bytes | None  # the CAP XML when the source carried it (JSON, single CAP)
-    stub: CapDocument | None  # Atom only: the document as far as the Atom entries tell it
+    # Atom only: the entries naming the document. The stub is built from them when first
+    # asked for — only when the document itself cannot be fetched, so a poll of a feed
+    # of known warnings builds none.
+    entries: tuple[Element, ...] = field(default=(), repr=False, compare=False)
+
+    @cached_property
+    def _stub(self) -> tuple[CapDocument | None, str | None]:
+        if not self.entries:
+            return None, None
+        doc, problem = _atom_stub(self.identifier, list(self.entries))
+        if problem:
+            log.warning("Atom entries left without a stub: %s", problem)
+        return doc, problem
+
+    @property
+    def stub(self) -> CapDocument | None:
+        """The document as far as its Atom entries tell it (None: not Atom, or unusable)."""
+        return self._stub[0]
+
+    @property
+    def stub_problem(self) -> str | None:
+        """Why the Atom entries make no stub, when they do not."""
+        return self._stub[1]
 
 
 @dataclass(frozen=True)
@@ -105,7 +128,7 @@ def _read_xml(fetched: Fetched) -> SourceRead:
         identifier = _text(root, _C + "identifier")
         if identifier is None:
             raise SourceRejected("CAP document without <identifier>")
-        return SourceRead("cap", (SourceItem(identifier, fetched.url, fetched.body, None),),
+        return SourceRead("cap", (SourceItem(identifier, fetched.url, fetched.body),),
                           lists_all_in_force=False)
     raise SourceRejected(f"neither an Atom feed nor a CAP 1.2 document (root {root.tag})")
 
@@ -119,12 +142,8 @@ def _read_atom(fetched: Fetched, feed: Element) -> SourceRead:
             problems.append(f"entry {n} has no cap:identifier")
             continue
         by_identifier.setdefault(identifier, []).append(entry)
-    items = []
-    for identifier, entries in by_identifier.items():
-        stub, problem = _atom_stub(identifier, entries)
-        if problem:
-            problems.append(problem)
-        items.append(SourceItem(identifier, _cap_link(fetched.url, entries), None, stub))
+    items = [SourceItem(identifier, _cap_link(fetched.url, entries), None, tuple(entries))
+             for identifier, entries in by_identifier.items()]
     return _source_read(fetched, "atom", items, problems)
 
 
@@ -156,7 +175,7 @@ def _atom_stub(identifier: str, entries: list[Element]) -> tuple[CapDocument | N
 def _atom_alert(identifier: str, entries: list[Element]) -> dict[str, Any]:
     first = entries[0]
 
-    def field(name: str) -> str | None:
+    def value(name: str) -> str | None:
         return _text(first, _C + name)
 
     areas: dict[str, dict[str, list[Any]]] = {}
@@ -168,14 +187,14 @@ def _atom_alert(identifier: str, entries: list[Element]) -> dict[str, Any]:
     info = {
         "language": "en-GB",  # Meteoalarm's Atom carries only the English info block
         "category": ["Met"],
-        **{name: field(name) for name in ("event", "urgency", "severity", "certainty",
+        **{name: value(name) for name in ("event", "urgency", "severity", "certainty",
                                           "effective", "onset", "expires")},
         "parameter": _awareness(_text(first, _A + "title") or ""),
         "area": [{"areaDesc": desc, **values} for desc, values in areas.items()],
     }
-    return {"identifier": identifier, "sender": ATOM_SENDER, "sent": field("sent"),
-            "status": field("status"), "msgType": field("message_type"),
-            "scope": field("scope"), "info": [info]}
+    return {"identifier": identifier, "sender": ATOM_SENDER, "sent": value("sent"),
+            "status": value("status"), "msgType": value("message_type"),
+            "scope": value("scope"), "info": [info]}
 
 
 def _geocodes(entry: Element) -> list[dict[str, str | None]]:
@@ -232,7 +251,7 @@ def _read_meteoalarm_json(fetched: Fetched, warnings: Any) -> SourceRead:
             problems.append(f"warning {n} has no alert identifier")
             continue
         try:
-            items.append(SourceItem(identifier.strip(), None, to_cap_xml(alert), None))
+            items.append(SourceItem(identifier.strip(), None, to_cap_xml(alert)))
         except ValueError as exc:
             problems.append(f"{identifier}: {exc}")
     return _source_read(fetched, "json", items, problems)
@@ -244,7 +263,7 @@ def _read_lvgmc_list(fetched: Fetched, paths: list[Any]) -> SourceRead:
     if not all(isinstance(path, str) and path.strip() for path in paths):
         raise SourceRejected("LVĢMC list has an entry that is not a path")
     urls = dict.fromkeys(urljoin(fetched.url, path.strip()) for path in paths)
-    items = [SourceItem(url, url, None, None) for url in urls]
+    items = [SourceItem(url, url, None) for url in urls]
     return _source_read(fetched, "lvgmc-list", items, [], lists_all_in_force=True)
 
 

@@ -192,12 +192,20 @@ def parse_cap_polygon(text: str) -> Polygon | MultiPolygon:
             lat = lon = math.nan
         if not comma or not (math.isfinite(lat) and math.isfinite(lon)) or abs(lat) > 90 or abs(lon) > 180:
             raise AreaError("polygon", _l("%(pair)s is not a latitude,longitude pair.", pair=pair[:40]))
-        points.append((lon, lat))
-    if points and points[0] != points[-1]:
-        points.append(points[0])
-    if len(set(points)) < 3:
+        points.append((lat, lon))
+    return polygon_from_points(points)
+
+
+def polygon_from_points(points: Sequence[tuple[float, float]]) -> Polygon | MultiPolygon:
+    """A valid shapely geometry (lon/lat) from a ring of ``(lat, lon)`` points already
+    read and checked (a parsed CAP polygon); closed and repaired as
+    :func:`parse_cap_polygon` does. Raises :class:`AreaError` for a ring without area."""
+    ring = [(lon, lat) for lat, lon in points]
+    if ring and ring[0] != ring[-1]:
+        ring.append(ring[0])
+    if len(set(ring)) < 3:
         raise AreaError("polygon", _l("A polygon needs at least three corners."))
-    polygon = _polygonal(Polygon(points))
+    polygon = _polygonal(Polygon(ring))
     if polygon.is_empty or polygon.area == 0:
         raise AreaError("polygon", _l("The outline crosses itself or has no area."))
     return polygon

@@ -118,7 +118,7 @@ def test_entry_missing_a_field_leaves_only_its_document_without_a_stub():
     assert items[JELGAVA].stub is None
     assert items[JELGAVA].cap_url == CAP_LINK + "5b0e2c7a-9d41-4f3e-8a61-2f7c0d9e4b18"
     assert items[SEA].stub is not None
-    assert result.problems == (f"{JELGAVA}: entry 3 has no cap:expires",)
+    assert items[JELGAVA].stub_problem == f"{JELGAVA}: entry 3 has no cap:expires"
 
 
 def test_entry_with_an_open_polygon_gets_cap_parsers_reason():
@@ -126,7 +126,7 @@ def test_entry_with_an_open_polygon_gets_cap_parsers_reason():
         b"56.648000,23.733000 56.654000,23.731000", b"56.648000,23.733000 56.650000,23.731000")
     result = read(feed)
     assert items_by_id(result)[JELGAVA].stub is None
-    assert "open polygon" in result.problems[0]
+    assert "open polygon" in items_by_id(result)[JELGAVA].stub_problem
 
 
 @pytest.mark.parametrize(("title", "level", "type_code"), [
