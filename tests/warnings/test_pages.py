@@ -5,6 +5,7 @@ an admin edits (and nobody else may)."""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -245,3 +246,15 @@ def test_bad_policy_input_shows_the_error_next_to_the_field(client, users, db, c
     assert response.status_code == 422
     assert field_has_error(response.get_data(as_text=True), field)
     assert _current(db, "red").version == 1
+
+
+def test_a_sea_warning_given_by_area_code_is_drawn_with_that_area_outline(client, users, feed):
+    sea = Doc(303, START.astimezone(RIGA_WINTER), level=3, areas=("LV801",))
+    assert feed(sea).new == 1
+    users.signed_in(client, "olga", "operator")
+    page = client.get("/warnings/").get_data(as_text=True)
+    shapes = json.loads(page.split('id="warnings-shapes">')[1].split("</script>")[0])
+    drawn = [f["properties"] for f in shapes["features"] if f["properties"]["role"] == "warning"]
+    assert [(p["code"], p["level"]) for p in drawn] == [("LV801", "orange")]
+    assert all(f["geometry"]["coordinates"] for f in shapes["features"])
+    assert 'data-testid="affects-home"' not in page
