@@ -94,6 +94,8 @@ def on_change(session: Session, outcome: Outcome, settings: Settings | None = No
         return None
     if not escalates(warning):
         return None
+    if warning.state != "ended" and not warning.affects_home:
+        return None  # elsewhere: nothing to tell (the common case in a national feed)
     notices = _notices(session, warning.id)
     kind = decide(warning, notices)
     if kind is None:
