@@ -1,9 +1,11 @@
 """The texts of alerts made from warnings, in Latvian and English.
 
-The essentials come first — level, what, where, when — so that the first SMS
-segment of an orange or red alert says everything that matters even when the
-rest is cut; LVĢMC's own text and the advice follow. The level meanings are
-LVĢMC's (yellow potentially dangerous, orange dangerous, red very dangerous).
+The essentials come first — level, what, where, when — and fit the first SMS
+segment: Latvian letters make an SMS UCS-2, whose concatenated segments hold 67
+characters, and "SARKANAIS vēja brīdinājums Jelgavā 24.11. 21:00–25.11. 06:00."
+is 61. The level's meaning (LVĢMC's words: yellow potentially dangerous, orange
+dangerous, red very dangerous), what changed, LVĢMC's own text and the advice
+follow.
 """
 
 from __future__ import annotations
@@ -12,10 +14,20 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 LEVEL_WORDS = {
-    "lv": {"yellow": ("DZELTENAIS", "potenciāli bīstams"), "orange": ("ORANŽAIS", "bīstams"),
-           "red": ("SARKANAIS", "ļoti bīstams")},
-    "en": {"yellow": ("YELLOW", "potentially dangerous"), "orange": ("ORANGE", "dangerous"),
-           "red": ("RED", "very dangerous")},
+    "lv": {"yellow": ("DZELTENAIS", "Potenciāli bīstami laikapstākļi."),
+           "orange": ("ORANŽAIS", "Bīstami laikapstākļi."),
+           "red": ("SARKANAIS", "Ļoti bīstami laikapstākļi.")},
+    "en": {"yellow": ("YELLOW", "Potentially dangerous weather."),
+           "orange": ("ORANGE", "Dangerous weather."),
+           "red": ("RED", "Very dangerous weather.")},
+}
+# Where, as a sentence needs it: Latvian in the locative ("Jelgavā" — in Jelgava).
+# Other home areas fall back to their name after a colon.
+AREA_PHRASES = {
+    "lv": {("LV022",): "Jelgavā", ("LV023",): "Jelgavas novadā",
+           ("LV022", "LV023"): "Jelgavā un novadā"},
+    "en": {("LV022",): "in Jelgava", ("LV023",): "in Jelgava municipality",
+           ("LV022", "LV023"): "in Jelgava and its municipality"},
 }
 # Latvian in the genitive ("vēja brīdinājums" — a warning of wind).
 TYPE_WORDS = {
@@ -48,18 +60,22 @@ ADVICE = {
                "for emergency measures, including evacuation. Help: 8787, threat to life: 112.",
     },
 }
-UPGRADED = {"lv": "PAAUGSTINĀTS", "en": "UPGRADED"}
-DOWNGRADED = {"lv": "PAZEMINĀTS", "en": "DOWNGRADED"}
-CHANGED = {"lv": "IZMAIŅAS", "en": "CHANGED"}
+UPGRADED = {"lv": "Brīdinājums pastiprināts.", "en": "The warning is raised."}
+DOWNGRADED = {"lv": "Brīdinājums mazināts.", "en": "The warning is lowered."}
+CHANGED = {"lv": "Mainīts brīdinājuma laiks.", "en": "The warning's times changed."}
 ENDED = {
-    "lv": "BEIDZIES: {type} brīdinājums ({area}) vairs nav spēkā. Avots: LVĢMC.",
-    "en": "ENDED: the {type} warning ({area}) is no longer in force. Source: LVĢMC.",
+    "lv": "BEIDZIES {type} brīdinājums {area}. Tas vairs nav spēkā. Avots: LVĢMC.",
+    "en": "ENDED: the {type} warning {area} is no longer in force. Source: LVĢMC.",
 }
 SOURCE_LINE = {"lv": "Avots: LVĢMC, meteoalarm.org, izdots {sent}.",
                "en": "Source: LVĢMC, meteoalarm.org, issued {sent}."}
 # LVĢMC's description is long; the alert keeps its first part (the page has it all).
 DESCRIPTION_MAX = 320
 LANGUAGES = ("lv", "en")
+UNTIL = {"lv": "līdz", "en": "until"}
+# Characters of the first segment of a concatenated UCS-2 SMS (any Latvian letter makes
+# the whole message UCS-2).
+FIRST_SEGMENT = 67
 
 
 def _when(value: datetime | None, zone: tzinfo) -> str:
@@ -78,25 +94,45 @@ def _description(texts: dict[str, Any], language: str) -> str:
     return text
 
 
-def essentials(language: str, level: str, type_name: str | None, area: str,
+def area_phrase(language: str, codes: list[str], names: list[str]) -> str:
+    """"Jelgavā" / "in Jelgava" for the home areas ``codes`` (named ``names``)."""
+    known = AREA_PHRASES[language].get(tuple(sorted(codes)))
+    if known:
+        return known
+    joined = ", ".join(names)
+    return f"– {joined}" if language == "lv" else f"for {joined}"
+
+
+def essentials(language: str, level: str, type_name: str | None, place: str,
                onset: datetime | None, expires: datetime, zone: tzinfo) -> str:
-    """"SARKANAIS vēja brīdinājums (ļoti bīstams): Jelgavas pilsēta, 24.11. 21:00–25.11. 06:00."""
-    colour, meaning = LEVEL_WORDS[language][level]
-    validity = f"{_when(onset, zone)}–{_when(expires, zone)}" if onset else \
-        f"–{_when(expires, zone)}"
-    return (f"{colour} {_type(language, type_name)} {WARNING_WORD[language]} ({meaning}): "
-            f"{area}, {validity}.")
+    """The first sentence, the longest of these that fits one SMS segment:
+    "SARKANAIS vēja brīdinājums Jelgavā 24.11. 21:00–25.11. 06:00.", then without the
+    word "brīdinājums", then with the end time only."""
+    colour = LEVEL_WORDS[language][level][0]
+    hazard = _type(language, type_name)
+    end = _when(expires, zone)
+    validity = f"{_when(onset, zone)}–{end}" if onset else f"{UNTIL[language]} {end}"
+    candidates = (
+        f"{colour} {hazard} {WARNING_WORD[language]} {place} {validity}.",
+        f"{colour} {hazard} {place} {validity}.",
+        f"{colour} {hazard} {place} {UNTIL[language]} {end}.",
+    )
+    return next((c for c in candidates if len(c) <= FIRST_SEGMENT), candidates[-1])
 
 
-def warning_texts(warning: Any, area_names: str, zone: tzinfo, *, prefix: dict[str, str] | None = None,
+def warning_texts(warning: Any, codes: list[str], names: list[str], zone: tzinfo, *,
+                  change: dict[str, str] | None = None,
                   shelter_hint: dict[str, str] | None = None) -> dict[str, str]:
-    """Language → alert body for ``warning`` (a WeatherWarning) over ``area_names``."""
+    """Language → alert body for ``warning`` (a WeatherWarning) over the home areas
+    ``codes`` (``names``); ``change`` says what changed since the last alert."""
     bodies = {}
     for language in LANGUAGES:
-        parts = [essentials(language, warning.level, warning.type_name, area_names,
-                            warning.onset, warning.expires, zone)]
-        if prefix:
-            parts[0] = f"{prefix[language]}: {parts[0]}"
+        place = area_phrase(language, codes, names)
+        parts = [essentials(language, warning.level, warning.type_name, place,
+                            warning.onset, warning.expires, zone),
+                 LEVEL_WORDS[language][warning.level][1]]
+        if change:
+            parts.append(change[language])
         description = _description(warning.texts or {}, language)
         if description:
             parts.append(description)
@@ -108,7 +144,7 @@ def warning_texts(warning: Any, area_names: str, zone: tzinfo, *, prefix: dict[s
     return bodies
 
 
-def ended_texts(warning: Any, area_names: str) -> dict[str, str]:
+def ended_texts(warning: Any, codes: list[str], names: list[str]) -> dict[str, str]:
     return {language: ENDED[language].format(type=_type(language, warning.type_name),
-                                             area=area_names)
+                                             area=area_phrase(language, codes, names))
             for language in LANGUAGES}

@@ -163,12 +163,12 @@ def release(session: Session, notice: WarningNotice, settings: Settings) -> Aler
     return alert
 
 
-def _area_names(session: Session, warning: WeatherWarning) -> str:
+def _area_names(session: Session, warning: WeatherWarning) -> list[str]:
     names = []
     for code in warning.home_areas:
         area = areas.get_area(session, code)
         names.append(area.name if area is not None else code)
-    return ", ".join(names)
+    return names
 
 
 def _told_alerts(session: Session, warning_id: int) -> list[int]:
@@ -190,20 +190,22 @@ def _create_alert(session: Session, warning: WeatherWarning, notice: WarningNoti
         channels = list(dict.fromkeys(
             c for alert_id in told for c in (session.get(Alert, alert_id).channels or [])))
     if notice.kind == "all_clear":
-        bodies = alert_texts.ended_texts(warning, names)
+        bodies = alert_texts.ended_texts(warning, warning.home_areas, names)
         audience: dict[str, Any] = {"told_of": told}
         msg_type, references_id = "Update", told[-1]
     elif notice.kind == "update":
         previous = session.get(Alert, told[-1])
         lower = previous is not None and LEVEL_RANK[warning.level] < LEVEL_RANK.get(
             previous.level or "", 0)
-        prefix = alert_texts.DOWNGRADED if lower else alert_texts.CHANGED
-        bodies = alert_texts.warning_texts(warning, names, settings.zone, prefix=prefix)
+        change = alert_texts.DOWNGRADED if lower else alert_texts.CHANGED
+        bodies = alert_texts.warning_texts(warning, warning.home_areas, names, settings.zone,
+                                           change=change)
         audience = {"told_of": told}
         msg_type, references_id = "Update", told[-1]
     else:
-        prefix = alert_texts.UPGRADED if notice.kind == "upgrade" else None
-        bodies = alert_texts.warning_texts(warning, names, settings.zone, prefix=prefix)
+        change = alert_texts.UPGRADED if notice.kind == "upgrade" else None
+        bodies = alert_texts.warning_texts(warning, warning.home_areas, names, settings.zone,
+                                           change=change)
         audience = {"groups": list(policy["audience"].get("groups", []))}
         if policy["audience"].get("public"):
             audience["public"] = {"areas": list(warning.home_areas)}

@@ -55,10 +55,14 @@ DEFAULTS: tuple[dict[str, Any], ...] = (
 
 
 class PolicyError(ValueError):
-    def __init__(self, field: str, message: str) -> None:
+    """A rule refused the policy: ``field`` at fault, ``message`` in English, and for
+    unknown groups their ``codes`` (the form names them in the user's language)."""
+
+    def __init__(self, field: str, message: str, codes: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.field = field
         self.message = message
+        self.codes = codes
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,7 @@ def _check(session: Session, data: PolicyInput) -> None:
     known = set(session.scalars(select(ContactGroup.code).where(ContactGroup.code.in_(groups))))
     unknown = sorted(set(groups) - known)
     if unknown:
-        raise PolicyError("audience", "unknown groups: " + ", ".join(unknown))
+        raise PolicyError("audience", "unknown groups: " + ", ".join(unknown), tuple(unknown))
     if not groups and not data.audience.get("public"):
         raise PolicyError("audience", "the policy reaches nobody")
 

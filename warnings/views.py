@@ -165,9 +165,8 @@ def _submitted_values() -> dict[str, Any]:
 
 def _policy_error(exc: policies.PolicyError) -> dict[str, str]:
     if exc.field == "audience":
-        if exc.message.startswith("unknown groups"):
-            codes = exc.message.split(":", 1)[1].strip()
-            return {"groups": _("Unknown groups: %(codes)s", codes=codes)}
+        if exc.codes:
+            return {"groups": _("Unknown groups: %(codes)s", codes=", ".join(exc.codes))}
         return {"groups": _("The policy reaches nobody: choose groups or the public.")}
     field, message = POLICY_ERRORS.get(exc.field, (exc.field, exc.message))
     return {field: str(message)}

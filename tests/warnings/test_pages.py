@@ -16,7 +16,6 @@ from sqlalchemy import select, update
 from sargs import clock
 from sargs.audit.models import AuditEntry
 from sargs.channels.models import Alert, Delivery
-from sargs.warnings import ingest
 from sargs.warnings.models import EscalationPolicy, WarningSource, WeatherWarning
 from tests.channels.engine_helpers import exercise_activation, resident
 from tests.conftest import START
@@ -25,23 +24,6 @@ from tests.warnings.lvgmc import RIGA_WINTER, Doc
 
 RED = Doc(301, START.astimezone(RIGA_WINTER), level=4, areas=("LV022",))
 ATTRIBUTION = "LVĢMC (bridinajumi.meteo.lv), meteoalarm.org"
-
-
-@pytest.fixture
-def feed(app, db, tmp_path):
-    """Ingest documents as files, as `sargs warnings ingest FILE…` does."""
-    ext = app.extensions["sargs"]
-
-    def ingest_docs(*docs: Doc, activation_id: int | None = None) -> ingest.Report:
-        db.rollback()  # SQLite: the ingest writes; the test's session must not hold the lock
-        paths = []
-        for doc in docs:
-            path = tmp_path / f"{doc.identifier}.xml"
-            path.write_bytes(doc.xml())
-            paths.append(str(path))
-        return ingest.ingest(ext.sessionmaker, paths, ext.settings, activation_id=activation_id)
-
-    return ingest_docs
 
 
 @dataclass(frozen=True)

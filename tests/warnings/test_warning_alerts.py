@@ -20,23 +20,6 @@ T0 = datetime(2026, 11, 24, 11, 0, tzinfo=RIGA_WINTER)  # the test clock starts 
 
 
 @pytest.fixture
-def feed(app, db, tmp_path):
-    """Write documents as files and ingest them, as `sargs warnings ingest FILE…` does."""
-    ext = app.extensions["sargs"]
-
-    def ingest_docs(*docs: Doc, settings=None) -> ingest.Report:
-        db.rollback()  # SQLite: the ingest writes; the test's session must not hold the lock
-        paths = []
-        for doc in docs:
-            path = tmp_path / f"{doc.identifier}.xml"
-            path.write_bytes(doc.xml())
-            paths.append(str(path))
-        return ingest.ingest(ext.sessionmaker, paths, settings or ext.settings)
-
-    return ingest_docs
-
-
-@pytest.fixture
 def people(db):
     """Residents of the city and of the municipality, and the commission's chain."""
     city = resident(db, "Anna", "+37120000001", areas=("LV022",), levels=("yellow", "orange", "red"))
@@ -86,10 +69,11 @@ def test_yellow_upgraded_to_orange_then_red_then_all_clear(app, db, feed, people
     [first] = _alerts(db)
     assert first.source == "warning" and first.level == "yellow" and first.state == "sending"
     lv = first.text_for("lv").body
-    assert lv.startswith("DZELTENAIS vēja brīdinājums (potenciāli bīstams): Jelgavas pilsēta, "
-                         "24.11. 15:00–25.11. 06:00.")
+    assert lv.startswith("DZELTENAIS vēja brīdinājums Jelgavā 24.11. 15:00–25.11. 06:00. "
+                         "Potenciāli bīstami laikapstākļi.")
     assert "Avots: LVĢMC, meteoalarm.org" in lv
-    assert first.text_for("en").body.startswith("YELLOW wind warning (potentially dangerous)")
+    assert first.text_for("en").body.startswith(
+        "YELLOW wind warning in Jelgava 24.11. 15:00–25.11. 06:00. Potentially dangerous weather.")
     # Only those who asked for yellow, only in the city; the duty officer by policy.
     assert set(_told(db, first.id)) == {people["city"], people["chain"]["duty-officers"]}
     _handed_over(db)
@@ -99,7 +83,9 @@ def test_yellow_upgraded_to_orange_then_red_then_all_clear(app, db, feed, people
     assert feed(orange).updated == 1
     second = _alerts(db)[-1]
     assert second.level == "orange" and second.msg_type == "Alert"
-    assert second.text_for("lv").body.startswith("PAAUGSTINĀTS: ORANŽAIS vēja brīdinājums (bīstams)")
+    assert second.text_for("lv").body.startswith(
+        "ORANŽAIS vēja brīdinājums Jelgavā 24.11. 15:00–25.11. 06:00. Bīstami laikapstākļi. "
+        "Brīdinājums pastiprināts.")
     assert people["city_orange"] in _told(db, second.id)
     assert people["county"] not in _told(db, second.id)
     # The commission's chain: chair, deputy, duty officer, five minutes apart.
@@ -114,7 +100,9 @@ def test_yellow_upgraded_to_orange_then_red_then_all_clear(app, db, feed, people
     feed(red)
     third = _alerts(db)[-1]
     assert third.level == "red"
-    assert third.text_for("en").body.startswith("UPGRADED: RED wind warning (very dangerous)")
+    assert third.text_for("en").body.startswith(
+        "RED wind warning in Jelgava 24.11. 15:00–25.11. 06:00. Very dangerous weather. "
+        "The warning is raised.")
     assert _warning(db).versions[-1].identifier == red.identifier
     assert len(_warning(db).versions) == 3
     _handed_over(db)
@@ -128,7 +116,7 @@ def test_yellow_upgraded_to_orange_then_red_then_all_clear(app, db, feed, people
     assert (warning.state, warning.end_reason) == ("ended", "all_clear")
     ending = _alerts(db)[-1]
     assert ending.msg_type == "Update" and ending.references_id == third.id
-    assert ending.text_for("lv").body.startswith("BEIDZIES: vēja brīdinājums (Jelgavas pilsēta)")
+    assert ending.text_for("lv").body.startswith("BEIDZIES vēja brīdinājums Jelgavā.")
     # Everyone told of any of the three alerts hears the all-clear once.
     told_any = set(_told(db, first.id)) | set(_told(db, second.id)) | set(_told(db, third.id))
     rows = db.scalars(select(Delivery).where(Delivery.alert_id == ending.id)).all()
@@ -162,7 +150,8 @@ def test_a_reissue_with_the_same_level_and_times_creates_nothing(db, feed, peopl
     feed(doc.update(213, T0 + timedelta(minutes=20), expires=T0 + timedelta(hours=30)))
     update = _alerts(db)[-1]
     assert len(_alerts(db)) == 2 and update.msg_type == "Update"
-    assert update.text_for("lv").body.startswith("IZMAIŅAS: ORANŽAIS")
+    assert update.text_for("lv").body.startswith("ORANŽAIS vēja brīdinājums Jelgavā 24.11. 15:00–25.11. 17:00.")
+    assert "Mainīts brīdinājuma laiks." in update.text_for("lv").body
 
 
 def test_a_downgrade_is_an_update_to_those_already_told(db, feed, people, frozen_clock):
@@ -174,7 +163,8 @@ def test_a_downgrade_is_an_update_to_those_already_told(db, feed, people, frozen
     feed(orange.update(222, T0 + timedelta(minutes=10), level=2))
     update = _alerts(db)[-1]
     assert update.msg_type == "Update" and update.references_id == first.id
-    assert update.text_for("lv").body.startswith("PAZEMINĀTS: DZELTENAIS")
+    assert update.text_for("lv").body.startswith("DZELTENAIS vēja brīdinājums Jelgavā")
+    assert "Brīdinājums mazināts." in update.text_for("lv").body
     assert set(_told(db, update.id)) == set(_told(db, first.id))
 
 
@@ -223,7 +213,8 @@ def test_a_cancel_sends_the_all_clear(db, feed, people, frozen_clock):
     frozen_clock.advance(timedelta(minutes=5))
     feed(cancel)
     assert (_warning(db).state, _warning(db).end_reason) == ("ended", "cancel")
-    assert _alerts(db)[-1].text_for("en").body.startswith("ENDED: the wind warning")
+    assert _alerts(db)[-1].text_for("en").body.startswith(
+        "ENDED: the wind warning in Jelgava is no longer in force.")
 
 
 def test_yellow_at_night_waits_for_seven_and_is_rechecked(app, db, feed, people, frozen_clock):
@@ -345,3 +336,23 @@ def test_orange_calls_the_chain_until_someone_acknowledges(app, db, feed, people
     steps = db.scalars(select(EscalationStep).where(EscalationStep.alert_id == alert_id)).all()
     assert {s.state for s in steps if s.round == 1 and s.position == 2} == {"stopped"}
     assert not [s for s in steps if s.state == "waiting"]
+
+
+@pytest.mark.parametrize("level, areas, type_code", [
+    (3, ("LV022",), 1), (4, ("LV023",), 10), (4, ("LV022", "LV023"), 10),
+])
+def test_the_first_sms_segment_of_orange_and_red_carries_the_essentials(db, feed, people, level,
+                                                                        areas, type_code):
+    from sargs.channels.texts import sms_segments
+
+    feed(Doc(961, T0, level=level, areas=areas, type_code=type_code))
+    body = _alerts(db)[0].text_for("lv").body
+    assert sms_segments(body)[1] == "UCS-2"
+    first_segment = body[:67]  # a concatenated UCS-2 segment holds 67 characters
+    place = {("LV022",): "Jelgavā", ("LV023",): "Jelgavas novadā",
+             ("LV022", "LV023"): "Jelgavā un novadā"}[areas]
+    colour = {3: "ORANŽAIS", 4: "SARKANAIS"}[level]
+    hazard = {1: "vēja", 10: "lietus"}[type_code]
+    for essential in (colour, hazard, place, "25.11. 06:00."):
+        assert essential in first_segment
+    assert first_segment.startswith(colour)
