@@ -106,7 +106,7 @@ def parse(data: bytes, *, max_bytes: int = 2_000_000) -> CapDocument:
     # Size first: an oversize body is refused before the parser sees it.
     if len(data) > max_bytes:
         raise CapRejected(f"document larger than {max_bytes} bytes")
-    root = _xml_root(data)
+    root = xml_root(data)
     if root.tag != _Q + "alert":
         ns = root.tag[1:].split("}")[0] if root.tag.startswith("{") else "none"
         raise CapRejected(f"not a CAP 1.2 document (namespace {ns}, root {root.tag.split('}')[-1]})")
@@ -145,7 +145,9 @@ def info_for_language(doc: CapDocument, language: str = "lv") -> Info | None:
     return doc.infos[0] if doc.infos else None
 
 
-def _xml_root(data: bytes) -> Element:
+def xml_root(data: bytes) -> Element:
+    """The root of untrusted XML, read the one safe way (the feed readers use it too);
+    refused with :class:`CapRejected` when it is not well-formed or declares anything."""
     try:
         return safe_xml.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DTDForbidden:
@@ -217,8 +219,8 @@ def _info(el: Element, n: int) -> Info:
         (_required(p, "valueName", f"parameter of {where}"), _optional(p, "value") or "")
         for p in el.findall(_Q + "parameter")
     )
-    level, colour = _awareness_level(dict(params).get("awareness_level"), where)
-    type_code = _leading_number(dict(params).get("awareness_type"), "awareness_type", where)
+    level, colour = awareness_level_of(dict(params).get("awareness_level"), where)
+    type_code = leading_number(dict(params).get("awareness_type"), "awareness_type", where)
     return Info(
         language=_optional(el, "language") or "en-US",  # CAP 1.2's stated default
         categories=categories,
@@ -246,8 +248,9 @@ def _info(el: Element, n: int) -> Info:
     )
 
 
-def _leading_number(value: str | None, name: str, where: str) -> int | None:
-    # "2; yellow; Moderate" / "1; Wind": only the number before the first ';' is stable.
+def leading_number(value: str | None, name: str, where: str) -> int | None:
+    """The number an awareness parameter starts with: "2; yellow; Moderate" → 2,
+    "1; Wind" → 1 (members spell the rest differently; only the number is stable)."""
     if value is None:
         return None
     head = value.split(";", 1)[0].strip()
@@ -256,8 +259,9 @@ def _leading_number(value: str | None, name: str, where: str) -> int | None:
     return int(head)
 
 
-def _awareness_level(value: str | None, where: str) -> tuple[int | None, str | None]:
-    level = _leading_number(value, "awareness_level", where)
+def awareness_level_of(value: str | None, where: str) -> tuple[int | None, str | None]:
+    """The awareness_level parameter as (number, colour); unknown numbers are refused."""
+    level = leading_number(value, "awareness_level", where)
     if level is None:
         return None, None
     # 0/white means "no data" on Meteoalarm; guessing a colour could under-warn.

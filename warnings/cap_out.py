@@ -176,8 +176,8 @@ def _check_info(info: Info, where: str) -> None:
 def _check_awareness(info: Info, where: str) -> None:
     # The awareness fields are read from the parameters; they must say the same thing.
     try:
-        level, colour = cap._awareness_level(_parameter(info, "awareness_level"), where)
-        kind = cap._leading_number(_parameter(info, "awareness_type"), "awareness_type", where)
+        level, colour = cap.awareness_level_of(_parameter(info, "awareness_level"), where)
+        kind = cap.leading_number(_parameter(info, "awareness_type"), "awareness_type", where)
     except cap.CapRejected as exc:
         raise CapRuleError(f"{where} parameter", exc.reason) from None
     derived = (level, colour, kind, cap.TYPE_CODES.get(kind) if kind is not None else None)
@@ -354,7 +354,7 @@ def _alert_info(alert: Alert, language: str, body: str, sent: datetime, expires:
     events = EVENTS.get(base, EVENTS["en"])
     onset = details.onset.astimezone(sent.tzinfo).replace(microsecond=0) if details.onset else None
     level_number = AWARENESS_OF_LEVEL.get(alert.level or "")
-    type_number = cap._leading_number(details.awareness_type, "awareness_type", "details")
+    type_number = cap.leading_number(details.awareness_type, "awareness_type", "details")
     return Info(
         language=cap_language,
         categories=("Met",) if alert.source == "warning" else ("Safety",),

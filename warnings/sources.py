@@ -119,7 +119,7 @@ def read_source(fetched: Fetched, *, max_bytes: int) -> SourceRead:
 def _read_xml(fetched: Fetched) -> SourceRead:
     try:
         # cap's parser is the package's one way into untrusted XML (defusedxml, no DTD).
-        root = cap._xml_root(fetched.body)
+        root = cap.xml_root(fetched.body)
     except CapRejected as exc:
         raise SourceRejected(exc.reason) from None
     if root.tag == _A + "feed":
