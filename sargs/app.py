@@ -68,6 +68,9 @@ def prepare_database(state: SargsState) -> None:
         from sargs.warnings.policies import seed as seed_escalation_policies
 
         seed_escalation_policies(session)
+        from sargs.cad.reference import seed as seed_cad_reference
+
+        seed_cad_reference(session)
         session.commit()
         try:
             home_areas(session, state.settings)

@@ -52,6 +52,7 @@ def register_all(app: Flask) -> None:
     app.register_blueprint(notices_views.bp)
     app.register_blueprint(replies_views.bp)
     app.register_blueprint(subscribe_views.api_bp)
+    from sargs.cad import jobs as cad_jobs  # noqa: F401  registers its tick handler
     from sargs.channels import api as alerts_api
     from sargs.warnings import api as warnings_api
     from sargs.warnings import cap_views

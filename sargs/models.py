@@ -5,6 +5,15 @@ from sargs.activations.models import Activation
 from sargs.areas.models import Area
 from sargs.audit.models import AuditEntry
 from sargs.auth.models import ApiToken, RolePolicy, User, UserRole
+from sargs.cad.models import (
+    CadCategory,
+    CadIntakeState,
+    CadPartner,
+    CadPhoto,
+    CadReport,
+    CadReportEvent,
+    CadRoute,
+)
 from sargs.channels.models import (
     Alert,
     AlertEvent,
@@ -32,6 +41,13 @@ metadata = Base.metadata
 __all__ = [
     "Activation",
     "Alert",
+    "CadCategory",
+    "CadIntakeState",
+    "CadPartner",
+    "CadPhoto",
+    "CadReport",
+    "CadReportEvent",
+    "CadRoute",
     "AlertEvent",
     "AlertText",
     "Contact",

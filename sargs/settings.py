@@ -89,6 +89,15 @@ class Settings(BaseSettings):
     feed_absent_polls: int = Field(3, ge=1, le=100)
     # The <sender> of Sargs' own CAP alerts; identifiers are "<sender>.<alert id>".
     cap_sender: str = "sargs@jelgava.lv"
+    # The 8787 line (cad): reporters' contact data is erased this many days after their
+    # report closed (the report itself stays for the statistics).
+    cad_retention_days: int = Field(365, ge=1, le=3650)
+    # How long a partner's signed link to a report works.
+    cad_partner_link_days: int = Field(30, ge=1, le=365)
+    # The mailbox whose e-mails become draft reports: imap://USER:PASSWORD@HOST:143/INBOX
+    # (STARTTLS when offered) or imaps://…:993/INBOX.
+    cad_imap_url: SecretStr | None = None
+    cad_imap_poll_seconds: float = Field(60, ge=5, le=3600)
     web_threads: int = Field(8, ge=1, le=256)
     # Sends a second per channel where the provider allows more than channels.rates.RATES
     # (e.g. "sms=30" for three senders, "telegram=100" with paid broadcasts).

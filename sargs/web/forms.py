@@ -19,6 +19,15 @@ from werkzeug.datastructures import MultiDict
 M = TypeVar("M", bound=BaseModel)
 
 
+class FieldError(ValueError):
+    """A model-level check that names the field it is about: raised from a pydantic
+    ``model_validator``, it is reported on ``field`` rather than on the whole form."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class InputError(Exception):
     """Bad input: ``errors`` maps a field name to a message for the user."""
 
@@ -89,6 +98,9 @@ def validate(schema: type[M], data: Any) -> M:
         errors: dict[str, str] = {}
         for error in exc.errors():
             field = ".".join(str(part) for part in error["loc"]) or "__root__"
+            cause = (error.get("ctx") or {}).get("error")
+            if isinstance(cause, FieldError):
+                field = cause.field
             errors.setdefault(field, _message(error))
         raise InputError(errors) from None
 
