@@ -544,6 +544,10 @@ from sargs.warnings.cli import warnings_group  # noqa: E402
 
 cli.add_command(warnings_group)
 
+from sargs.cad.cli import cad_group  # noqa: E402
+
+cli.add_command(cad_group)
+
 
 def main() -> None:
     try:

@@ -26,6 +26,8 @@ SCOPES: dict[str, object] = {
     "alerts:read": _l("Read alerts and their delivery progress"),
     "areas:read": _l("Look up areas"),
     "audit:read": _l("Read the audit log"),
+    "open311:write": _l("Submit resident reports through Open311 (the city's app and web map)"),
+    "reports:read": _l("Read resident reports of the 8787 line"),
     "subscribers:write": _l("Subscribe residents to alerts"),
     "warnings:read": _l("Read weather warnings"),
 }
