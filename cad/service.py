@@ -575,10 +575,15 @@ def open_reports_geojson(session: Session, settings: Settings, *, limit: int = 5
 CONTACT_FIELDS = ("reporter_name", "reporter_phone", "reporter_email", "reporter_telegram")
 
 
-def erase_contact(session: Session, report: CadReport, *, who: Who | None = None) -> bool:
-    """Remove the reporter's contact data from a report; the report stays."""
+def erase_contact(session: Session, report: CadReport, *, who: Who | None = None,
+                  settings: Settings | None = None) -> bool:
+    """Remove the reporter's contact data from a report, and the contact registered to
+    tell them the outcome (cad/feedback.py); the report stays."""
+    from sargs.cad import feedback
+
     if report.contact_erased_at is not None:
         return False
+    feedback.forget_reporter(session, settings, report)
     for name in CONTACT_FIELDS:
         setattr(report, name, None)
     report.contact_erased_at = clock.now()
@@ -597,7 +602,7 @@ def erase_expired_contacts(session: Session, settings: Settings,
         or_(*(getattr(CadReport, name).is_not(None) for name in CONTACT_FIELDS)))
     erased = 0
     for report in session.scalars(query.limit(1000)):
-        erased += erase_contact(session, report)
+        erased += erase_contact(session, report, settings=settings)
     # Closed reports without contact data need no erasure, only the mark.
     session.execute(update(CadReport).where(
         CadReport.state.in_(CLOSED_STATES), CadReport.closed_at < cutoff,

@@ -53,6 +53,11 @@ def register_all(app: Flask) -> None:
     app.register_blueprint(replies_views.bp)
     app.register_blueprint(subscribe_views.api_bp)
     from sargs.cad import jobs as cad_jobs  # noqa: F401  registers its tick handler
+    from sargs.cad import partner_views as cad_partner_views
+    from sargs.cad import public_views as cad_public_views
+
+    app.register_blueprint(cad_public_views.bp)
+    app.register_blueprint(cad_partner_views.bp)
     from sargs.channels import api as alerts_api
     from sargs.warnings import api as warnings_api
     from sargs.warnings import cap_views
