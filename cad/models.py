@@ -151,6 +151,8 @@ class CadReport(Base):
     # E-mail intake: the mail's Message-ID, so a mail polled twice is one report.
     source_ref: Mapped[str | None] = mapped_column(String(300), unique=True)
     imported: Mapped[bool] = mapped_column(default=False)
+    # Made by ``sargs cad demo-year`` (a demonstration), never a real resident's report.
+    generated: Mapped[bool] = mapped_column(default=False)
 
     category: Mapped[CadCategory | None] = relationship(lazy="joined")
     partner: Mapped[CadPartner | None] = relationship(lazy="joined")

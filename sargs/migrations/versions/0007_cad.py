@@ -107,6 +107,7 @@ def upgrade() -> None:
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('source_ref', sa.String(length=300), nullable=True),
     sa.Column('imported', sa.Boolean(), nullable=False),
+    sa.Column('generated', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['activation_id'], ['activation.id'], name=op.f('fk_cad_report_activation_id_activation')),
     sa.ForeignKeyConstraint(['category_id'], ['cad_category.id'], name=op.f('fk_cad_report_category_id_cad_category')),
     sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_cad_report_created_by_id_user_account')),
