@@ -13,9 +13,15 @@ import logging
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import (
+    BadSignature,
+    SignatureExpired,
+    TimestampSigner,
+    URLSafeTimedSerializer,
+)
 from sqlalchemy.orm import Session
 
+from sargs import clock
 from sargs.cad.models import CadReport
 from sargs.channels.adapters import Outgoing, PermanentError, RetryableError
 from sargs.settings import Settings
@@ -29,10 +35,17 @@ class LinkError(ValueError):
     """A partner link that is forged, garbled or expired."""
 
 
+class _ClockSigner(TimestampSigner):
+    """Signs and checks a link's age on the injected clock (tests move it)."""
+
+    def get_timestamp(self) -> int:
+        return int(clock.now().timestamp())
+
+
 def _serializer(settings: Settings) -> URLSafeTimedSerializer:
     from sargs.channels.email_subscriptions import app_secret
 
-    return URLSafeTimedSerializer(app_secret(settings), salt=SALT)
+    return URLSafeTimedSerializer(app_secret(settings), salt=SALT, signer=_ClockSigner)
 
 
 def link_token(settings: Settings, report_id: int, partner_id: int) -> str:
