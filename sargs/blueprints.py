@@ -65,6 +65,11 @@ def register_all(app: Flask) -> None:
 
     for module in (alerts_api, warnings_api, cap_views):
         app.register_blueprint(module.bp)
+    from sargs.cad import api as cad_api
+    from sargs.cad import open311_api
+
+    for module in (cad_api, open311_api):
+        app.register_blueprint(module.bp)
     from sargs.channels.ledger import health as channels_health
 
     health.contribute("channels", channels_health)

@@ -1,7 +1,7 @@
 """Who may open what.
 
 Every view declares its access with exactly one of :func:`public`,
-:func:`signed_in`, :func:`roles` or :func:`api_scopes`; the app factory
+:func:`signed_in`, :func:`roles`, :func:`api_scopes` or :func:`own_bearer`; the app factory
 refuses to start when a view has none (:func:`check_declared`). The
 declaration is kept on the view as ``_sargs_access`` so the navigation and
 the role-matrix test read the same rule that is enforced.
@@ -145,6 +145,14 @@ def api_scopes(*needed: str) -> Callable[[Callable[..., Any]], Any]:
         return wrapper
 
     return decorate
+
+
+def own_bearer(view: Callable[..., Any]) -> Callable[..., Any]:
+    """An integration endpoint whose bearer token is not an API token with scopes but
+    one its own module checks (the CAD partner API: the token belongs to a partner).
+    Declared as "api" because it answers like one: 401 JSON without a valid token."""
+    _declare(view, Access("api"))
+    return view
 
 
 def check_declared(app: Flask) -> None:
