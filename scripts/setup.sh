@@ -97,6 +97,13 @@ ensure_redis_server() {
     $sudo apt-get install -y -qq redis-server >/dev/null
 }
 
+# Debian's Dovecot IMAP server for the e-mail intake tests (each test module
+# starts its own on a free port), when it is missing.
+ensure_dovecot() {
+    command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] && return 0
+    apt_install "the e-mail intake tests" dovecot-imapd
+}
+
 # The programs the SIP paging tests drive: SIPp (package sip-tester) as the
 # paging phone, espeak-ng and sox rendering the spoken page.
 ensure_sip_tools() {
