@@ -341,9 +341,13 @@ def _connect(box: Mailbox) -> imaplib.IMAP4:
                                                 timeout=TIMEOUT_SECONDS)
     else:
         imap = imaplib.IMAP4(box.host, box.port, timeout=TIMEOUT_SECONDS)
-        if "STARTTLS" in imap.capabilities:
+    try:
+        if not box.secure and "STARTTLS" in imap.capabilities:
             imap.starttls(ssl_context=context)
-    imap.login(box.user, box.password)
+        imap.login(box.user, box.password)
+    except BaseException:
+        imap.shutdown()  # not logged in: nothing to log out of
+        raise
     return imap
 
 

@@ -8,6 +8,7 @@ skip, unless SARGS_REQUIRE_BROWSER=1 (CI), where they fail."""
 from __future__ import annotations
 
 import getpass
+import grp
 import imaplib
 import os
 import pwd
@@ -36,6 +37,7 @@ auth_mechanisms = plain
 disable_plaintext_auth = no
 auth_failure_delay = 0
 default_internal_user = {internal_user}
+default_internal_group = {internal_group}
 default_login_user = {login_user}
 first_valid_uid = 1
 mail_location = maildir:{root}/mail/%u/Maildir
@@ -98,17 +100,20 @@ class Dovecot:
         if os.getuid() == 0:
             # Dovecot refuses root for the login processes and for mail access: the
             # package's own users take those parts.
-            internal, login = "root", "dovenull"
+            internal, group, login = "root", "dovecot", "dovenull"
             mail = pwd.getpwnam("dovecot")
             os.chown(self.root / "mail", mail.pw_uid, mail.pw_gid)
             mail_uid, mail_gid = mail.pw_uid, mail.pw_gid
         else:
+            # Unprivileged, every part runs as us.
             internal = login = getpass.getuser()
+            group = grp.getgrgid(os.getgid()).gr_name
             mail_uid, mail_gid = os.getuid(), os.getgid()
         self.port = _free_port()
         self.config = self.root / "dovecot.conf"
         self.config.write_text(CONFIG.format(
-            root=self.root, port=self.port, password=PASSWORD, internal_user=internal, login_user=login,
+            root=self.root, port=self.port, password=PASSWORD, internal_user=internal,
+            internal_group=group, login_user=login,
             mail_uid=mail_uid, mail_gid=mail_gid))
         self.log = self.root / "dovecot.log"
         assert DOVECOT is not None
