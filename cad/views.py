@@ -24,12 +24,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from pydantic import BaseModel, Field, field_validator
-from sqlalchemy import select
 
 from sargs import clock
 from sargs.auth.access import roles
 from sargs.cad import service
 from sargs.cad.models import REPORT_CHANNELS, REPORT_STATES, CadPhoto, CadReport
+from sargs.cad.photos import photos_of
 from sargs.cad.schemas import ReportIn
 from sargs.context import db_session, settings
 from sargs.web.forms import InputError, validate
@@ -239,17 +239,8 @@ def duplicates() -> Any:
 # --- one report --------------------------------------------------------------------
 
 
-def _photos(report: CadReport) -> list[CadPhoto]:
-    return list(db_session().scalars(select(CadPhoto).where(CadPhoto.report_id == report.id)
-                                      .order_by(CadPhoto.id)))
-
-
-def _photo_url(photo: CadPhoto) -> str | None:
-    """The photo view another part of the module serves, if it is there."""
-    for endpoint in ("cad_photos.photo", "cad.photo", "cad_public.photo"):
-        if endpoint in current_app.view_functions:
-            return url_for(endpoint, photo_id=photo.id)
-    return None
+def _photo_url(photo: CadPhoto) -> str:
+    return url_for("cad_partner.staff_photo", photo_id=photo.id)
 
 
 def _render_detail(report: CadReport, errors: dict[str, str] | None = None,
@@ -262,7 +253,7 @@ def _render_detail(report: CadReport, errors: dict[str, str] | None = None,
         "lat": report.lat if report.lat is not None else "",
         "lon": report.lon if report.lon is not None else "",
         "jurisdiction": report.jurisdiction}
-    photos = _photos(report)
+    photos = photos_of(session, report)
     return render_template(
         "cad/detail.html", report=report, events=report.events, now=now,
         overdue=service.overdue_kind(report, now),
