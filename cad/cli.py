@@ -43,3 +43,36 @@ def fetch_mail_command(as_json: bool) -> None:
     if result.error:
         click.echo(f"error: {result.error}", err=True)
         sys.exit(2)
+
+
+@cad_group.command("partner-token")
+@click.argument("partner_code")
+@click.option("--revoke", is_flag=True, help="Remove the partner's token; the API refuses it.")
+@with_appcontext
+def partner_token_command(partner_code: str, revoke: bool) -> None:
+    """Make (or replace) a partner's token for the partner API; it is printed once,
+    alone on the last line, and only its SHA-256 is kept. The old token stops working."""
+    from sqlalchemy import select
+
+    from sargs.audit.service import acting_as
+    from sargs.cad import partner_tokens
+    from sargs.cad.models import CadPartner
+    from sargs.cli import _cli_actor
+
+    ext = current_app.extensions["sargs"]
+    with acting_as(_cli_actor()), ext.sessionmaker() as session:
+        partner = session.scalar(select(CadPartner).where(CadPartner.code == partner_code))
+        if partner is None or not partner.active:
+            raise click.BadParameter(f"no active partner with the code {partner_code!r}",
+                                     param_hint="'PARTNER_CODE'")
+        if revoke:
+            partner_tokens.revoke(partner)
+            session.commit()
+            click.echo(f"the partner API token of {partner.name} is revoked")
+            return
+        token = partner_tokens.issue(partner)
+        session.commit()
+        click.echo(f"partner API token of {partner.name} ({partner.code}); any earlier one "
+                   "no longer works; store it now, it is not shown again:")
+        click.echo(token)
+
