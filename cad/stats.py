@@ -281,3 +281,42 @@ def _earlier_years(session: Session, zone: ZoneInfo, year: int, month_from: int,
         entry["by_category"] = dict(entry["by_category"].most_common())
         entry["by_partner"] = dict(entry["by_partner"].most_common())
     return dict(sorted(found.items(), reverse=True))
+
+
+def as_text(stats: YearStats) -> str:
+    """The figures as a plain table for the terminal."""
+    months = (f"{stats.month_from:02d}-{stats.month_to:02d}"
+              if (stats.month_from, stats.month_to) != (1, 12) else "")
+    lines = [f"{stats.year} {months}".rstrip(),
+             f"  total         {stats.total:>7}",
+             f"  city          {stats.city:>7}",
+             f"  municipality  {stats.municipality:>7}"]
+    if stats.generated:
+        lines.append(f"  generated     {stats.generated:>7}")
+
+    def table(title: str, counts: dict[str, int], percent: bool = False) -> None:
+        lines.append(title)
+        for key, n in counts.items():
+            share = f"  {stats.percent(n):6.2f} %" if percent else ""
+            lines.append(f"  {key:<14}{n:>7}{share}")
+
+    table("by month", stats.by_month)
+    table("by category", stats.by_category, percent=True)
+    table("by partner", stats.by_partner, percent=True)
+    table("by channel", stats.by_channel, percent=True)
+    lines.append("working days per partner: response median / p90, resolution median / p90, "
+                 "overdue")
+    for code in stats.by_partner:
+        r, s = stats.response.get(code, Times()), stats.resolution.get(code, Times())
+        lines.append(f"  {code:<14}{_days(r.median):>5} /{_days(r.p90):>5}   "
+                     f"{_days(s.median):>5} /{_days(s.p90):>5}   {stats.overdue.get(code, 0):>5}")
+    if stats.earlier:
+        lines.append("earlier years: total, city, municipality")
+        for year, entry in stats.earlier.items():
+            lines.append(f"  {year:<14}{entry['total']:>7}{entry['city']:>7}"
+                         f"{entry['municipality']:>7}")
+    return "\n".join(lines)
+
+
+def _days(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"

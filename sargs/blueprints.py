@@ -25,6 +25,7 @@ def register_all(app: Flask) -> None:
     from sargs.areas import views as areas
     from sargs.audit import views as audit
     from sargs.auth import views as auth
+    from sargs.cad import stats_views as cad_stats
     from sargs.cad import views as cad
     from sargs.channels import contacts_views, notices_views, replies_views, subscribe_views
     from sargs.channels import views as channels
@@ -39,7 +40,8 @@ def register_all(app: Flask) -> None:
     shell.register(app)
     for module in (auth, audit, activations, areas, health):
         app.register_blueprint(module.bp)
-    for module in (warnings, channels, cad, shelters, reserves, volunteers, exercises):
+    for module in (warnings, channels, cad, cad_stats, shelters, reserves, volunteers,
+                   exercises):
         app.register_blueprint(module.bp)
     app.register_blueprint(areas_api.bp)
     app.register_blueprint(activations_api.bp)
