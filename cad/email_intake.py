@@ -38,8 +38,10 @@ from sargs.settings import Settings
 
 log = logging.getLogger(__name__)
 MAX_BYTES = 10_000_000  # a larger mail is skipped (photos belong on the web form)
-MAX_PER_POLL = 200  # the rest wait for the next poll
-TIMEOUT_SECONDS = 30
+# The poll runs in the scheduler's tick, before other domains' work: bounded, the rest
+# of a backlog waits for the next poll, and a silent server is given up on soon.
+MAX_PER_POLL = 50
+TIMEOUT_SECONDS = 10
 OLDEST_DATE = timedelta(days=30)  # an older Date header is not believed
 TITLE_CHARS = 200
 DESCRIPTION_CHARS = 5000
