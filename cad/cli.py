@@ -76,3 +76,78 @@ def partner_token_command(partner_code: str, revoke: bool) -> None:
                    "no longer works; store it now, it is not shown again:")
         click.echo(token)
 
+
+@cad_group.command("stats")
+@click.option("--year", type=int, default=None, help="The year (default: the current one).")
+@click.option("--from-month", "month_from", type=click.IntRange(1, 12), default=1,
+              show_default=True)
+@click.option("--to-month", "month_to", type=click.IntRange(1, 12), default=12,
+              show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@with_appcontext
+def stats_command(year: int | None, month_from: int, month_to: int, as_json: bool) -> None:
+    """The year's figures: reports by month, category, partner, channel, city or
+    municipality (exercise reports and unclassified e-mails are not counted)."""
+    import json
+
+    from sargs import clock
+    from sargs.cad import stats
+
+    if month_from > month_to:
+        raise click.BadParameter("--from-month is after --to-month", param_hint="--from-month")
+    ext = current_app.extensions["sargs"]
+    zone = ext.settings.zone
+    year = year or clock.now().astimezone(zone).year
+    with ext.sessionmaker() as session:
+        figures = stats.year_stats(session, zone, year, month_from, month_to)
+    if as_json:
+        click.echo(json.dumps(figures.as_json(), ensure_ascii=False))
+        return
+    click.echo(stats.as_text(figures))
+
+
+@cad_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def import_command(file: str) -> None:
+    """Import historic reports from FILE (CSV; the columns are in the README). All or
+    nothing: a bad line is named and nothing is stored (exit 1)."""
+    from pathlib import Path
+
+    from sargs.audit.service import SYSTEM, acting_as
+    from sargs.cad import importer
+
+    ext = current_app.extensions["sargs"]
+    path = Path(file)
+    with ext.sessionmaker() as session, acting_as(SYSTEM):
+        try:
+            count = importer.import_csv(session, ext.settings, path.read_bytes(),
+                                        source=path.name)
+        except importer.ImportRefused as exc:
+            session.rollback()
+            for problem in exc.problems:
+                click.echo(f"{path.name}: {problem}", err=True)
+            raise click.ClickException(
+                f"nothing imported ({len(exc.problems)} problems)") from None
+        session.commit()
+    click.echo(f"imported {count} reports")
+
+
+@cad_group.command("demo-year")
+@click.option("--year", type=int, default=2025, show_default=True)
+@click.option("--replace", is_flag=True, help="Remove that year's generated reports first.")
+@with_appcontext
+def demo_year_command(year: int, replace: bool) -> None:
+    """Generate a past year of reports (marked as generated) following the published 2025
+    figures of the 8787 line."""
+    from sargs.audit.service import SYSTEM, acting_as
+    from sargs.cad import demo_year
+
+    ext = current_app.extensions["sargs"]
+    with ext.sessionmaker() as session, acting_as(SYSTEM):
+        try:
+            count = demo_year.generate(session, ext.settings.zone, year, replace=replace)
+        except demo_year.DemoYearError as exc:
+            raise click.ClickException(f"{exc.field}: {exc.message}") from None
+        session.commit()
+    click.echo(f"generated {count} reports for {year}")
