@@ -5,7 +5,8 @@ resolve it. Also the photo view for staff.
 
 The link (cad/partner_mail.py) names the report and the partner and expires; a link
 of a partner the report was taken from no longer works. Every POST carries the page's
-CSRF token and goes through :func:`sargs.cad.service.partner_act`.
+CSRF token and goes through :func:`sargs.cad.service.partner_act`. A forged or garbled
+link is 404 (like any unknown link), an expired or rerouted one 410.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def _opened(token: str) -> tuple[CadReport, CadPartner]:
         if str(exc) == "expired":
             raise Refused(410, _("This link has expired. Please call 8787 for a new one.")) \
                 from None
-        raise Refused(403, _("This link is not valid. Check that it was copied whole.")) \
+        raise Refused(404, _("This link is not valid. Check that it was copied whole.")) \
             from None
     sess = db_session()
     report = sess.get(CadReport, report_id)
