@@ -30,6 +30,7 @@ CHANGESET = "2026-12-05T00:00:00+02:00"
 FORMATS = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
 MAX_REQUESTS = 1000
 MAX_IDS = 100
+MAX_ID_DIGITS = 12  # more cannot be a report number (and would overflow the column)
 DEFAULT_DAYS = 90
 MEDIA_URL_MAX = 1000
 # Drafts are e-mails no one has classified yet: not public.
@@ -188,7 +189,7 @@ def request_query(session: Session, args: Mapping[str, str], now: datetime,
     raw_ids = (args.get("service_request_id") or "").strip()
     if raw_ids:
         parts = [p.strip() for p in raw_ids.split(",") if p.strip()]
-        if not all(p.isdigit() for p in parts):
+        if not all(p.isdigit() and len(p) <= MAX_ID_DIGITS for p in parts):
             raise bad_field("service_request_id", _("Give request numbers separated by commas."))
         if len(parts) > MAX_IDS:
             raise bad_field("service_request_id",

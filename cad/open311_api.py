@@ -15,7 +15,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, json, request
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
@@ -49,8 +49,6 @@ def _answer(fmt: str, root: str, value: Any, item: str | None = None,
     if fmt == "xml":
         body = open311.to_xml(root, value, item)
     else:
-        from flask import json
-
         body = json.dumps(value).encode()
     return Response(body, status=status, content_type=FORMATS[fmt])
 
@@ -127,7 +125,8 @@ def requests(fmt: str, language: str) -> Any:
 @_open311
 def one_request(number: str, fmt: str, language: str) -> Any:
     conf = settings()
-    found = open311.public_report(db_session(), conf, int(number)) if number.isdigit() else None
+    found = (open311.public_report(db_session(), conf, int(number))
+             if number.isdigit() and len(number) <= open311.MAX_ID_DIGITS else None)
     if found is None:
         raise Open311Error(404, _("There is no request %(number)s.", number=number))
     return _answer(fmt, "service_requests", [open311.request_row(found, conf.zone, language)],

@@ -312,3 +312,4 @@ def test_exercise_reports_and_drafts_are_never_requests(client, db, app, make_re
             f"{BASE}/requests.json?service_request_id={hidden.id}").get_json() == []
     unknown = client.get(f"{BASE}/requests/4242.xml")
     assert unknown.status_code == 404 and _errors_xml(unknown)[0][0] == "404"
+    assert client.get(f"{BASE}/requests/99999999999999999999.json").status_code == 404
