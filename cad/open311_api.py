@@ -76,6 +76,15 @@ def _open311(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+@bp.errorhandler(429)
+def _too_many(error: Exception) -> Response:
+    """The rate limit, answered in the Open311 error format too."""
+    fmt = (request.view_args or {}).get("fmt")
+    with force_locale(_language()):
+        return _errors(fmt if fmt in FORMATS else "json", Open311Error(
+            429, _("Too many requests; try again in a minute.")))
+
+
 @bp.route("/discovery.<fmt>")
 @public
 @limiter.limit(READ_LIMIT)

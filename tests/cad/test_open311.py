@@ -313,3 +313,12 @@ def test_exercise_reports_and_drafts_are_never_requests(client, db, app, make_re
     unknown = client.get(f"{BASE}/requests/4242.xml")
     assert unknown.status_code == 404 and _errors_xml(unknown)[0][0] == "404"
     assert client.get(f"{BASE}/requests/99999999999999999999.json").status_code == 404
+
+
+def test_submitting_is_rate_limited_with_an_open311_error(client, db):
+    for _attempt in range(30):
+        assert _post(client, "xml").status_code == 400  # no api_key
+    limited = _post(client, "xml")
+    assert limited.status_code == 429
+    assert _errors_xml(limited)[0][0] == "429"
+    assert client.get(f"{BASE}/services.json").status_code == 200  # reading goes on
