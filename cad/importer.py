@@ -42,6 +42,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from sargs import clock
+from sargs.areas import service as areas
 from sargs.cad import service
 from sargs.cad.models import REPORT_CHANNELS, CadCategory, CadPartner, CadReport, CadReportEvent
 from sargs.settings import Settings
@@ -203,11 +204,13 @@ def _report(session: Session, settings: Settings, record: dict[str, str], line: 
             problem("lat" if not _is_number(record.get("lat", "")) else "lon",
                     "give both lat and lon as decimal degrees")
         else:
-            try:
-                placed, area_code = service.place(session, lat, lon)
-            except service.ReportError:
+            # Asked first so that the service's refusal (translated for a request) is
+            # never needed here: a command has no request, hence no language.
+            codes = {ref.code for ref in areas.area_index(session).at_point(lat, lon)}
+            if not codes & {service.CITY, service.MUNICIPALITY}:
                 problem("lat", "the point is outside Jelgava city and municipality")
             else:
+                placed, area_code = service.place(session, lat, lon)
                 if jurisdiction not in (None, placed):
                     problem("jurisdiction", f"the point lies in the {placed}")
                 jurisdiction = placed

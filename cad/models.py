@@ -146,7 +146,9 @@ class CadReport(Base):
     resolution_due: Mapped[datetime | None] = mapped_column(index=True)
     overdue_flagged_at: Mapped[datetime | None]
     status_note: Mapped[str] = mapped_column(Text, default="")  # shown to the reporter, Open311
-    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("cad_report.id"))
+    # Indexed: deleting reports (a replaced generated year) checks this reference.
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("cad_report.id"),
+                                                        index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     # E-mail intake: the mail's Message-ID, so a mail polled twice is one report.
     source_ref: Mapped[str | None] = mapped_column(String(300), unique=True)

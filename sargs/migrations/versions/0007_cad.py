@@ -119,6 +119,7 @@ def upgrade() -> None:
     with op.batch_alter_table('cad_report', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_cad_report_activation_id'), ['activation_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_cad_report_closed_at'), ['closed_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_cad_report_duplicate_of_id'), ['duplicate_of_id'], unique=False)
         batch_op.create_index('ix_cad_report_created_category', ['created_at', 'category_id'], unique=False)
         batch_op.create_index('ix_cad_report_partner_state', ['partner_id', 'state'], unique=False)
         batch_op.create_index(batch_op.f('ix_cad_report_received_at'), ['received_at'], unique=False)
@@ -179,6 +180,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_cad_report_received_at'))
         batch_op.drop_index('ix_cad_report_partner_state')
         batch_op.drop_index('ix_cad_report_created_category')
+        batch_op.drop_index(batch_op.f('ix_cad_report_duplicate_of_id'))
         batch_op.drop_index(batch_op.f('ix_cad_report_closed_at'))
         batch_op.drop_index(batch_op.f('ix_cad_report_activation_id'))
 
