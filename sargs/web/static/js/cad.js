@@ -142,7 +142,10 @@
     var lat = document.getElementById("f-lat");
     var lon = document.getElementById("f-lon");
     if (!box || !lat || !lon || !window.L) { return; }
-    var map = window.SargsMap.create("intake-map", { zoom: 13, keyboard: false });
+    // Leaflet's keyboard panning stays on, but the map is out of the Tab order: Alt+M
+    // (or the button under it) takes the focus there, arrows move, Enter sets the point
+    // at the centre cross, Escape goes back to the address.
+    var map = window.SargsMap.create("intake-map", { zoom: 13 });
     untabbable(box);
     var text = document.getElementById("point-text");
     var marker = null;
@@ -163,6 +166,27 @@
 
     if (lat.value && lon.value) { set(L.latLng(Number(lat.value), Number(lon.value)), true); }
     map.on("click", function (event) { set(event.latlng, false); });
+    var address = document.getElementById("f-address");
+    function focusMap() {
+      if (marker) { map.panTo(marker.getLatLng()); }
+      box.focus();
+    }
+    box.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && !event.ctrlKey && !event.metaKey) {
+        event.preventDefault();
+        set(map.getCenter(), false);
+      } else if (event.key === "Escape" && address) {
+        address.focus();
+      }
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.altKey && !event.ctrlKey && (event.key === "m" || event.key === "M" || event.code === "KeyM")) {
+        event.preventDefault();
+        focusMap();
+      }
+    });
+    var place = document.getElementById("place-on-map");
+    if (place) { place.addEventListener("click", focusMap); }
     var clear = document.getElementById("clear-point");
     if (clear) {
       clear.addEventListener("click", function () {
@@ -238,7 +262,9 @@
             l.bindTooltip(feature.properties.id + " " + (feature.properties.category || ""));
           }
         }).addTo(map);
-        if (layer.getLayers().length) { map.fitBounds(layer.getBounds(), { padding: [20, 20], maxZoom: 16 }); }
+        if (layer.getLayers().length) {
+          map.fitBounds(layer.getBounds(), { padding: [20, 20], maxZoom: 16, animate: false });
+        }
         document.getElementById("reports-count").textContent =
           data.features.length + " " + page.dataset.textCount;
         page.dataset.loaded = String(data.features.length);
