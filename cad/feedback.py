@@ -65,7 +65,10 @@ def feedback_text(report: CadReport, *, channel: str) -> str:
 def _fit_sms(head: str, note: str, thanks: str) -> str:
     """``head: note thanks`` with the note shortened until it fits SMS_SEGMENTS."""
     def compose(body: str) -> str:
-        return f"{head}: {body} {thanks}" if body else f"{head}. {thanks}"
+        if not body:
+            return f"{head}. {thanks}"
+        stop = "" if body.endswith((".", "!", "?", "…")) else "."
+        return f"{head}: {body}{stop} {thanks}"
 
     text = compose(note)
     while note and sms_segments(text)[0] > SMS_SEGMENTS:
