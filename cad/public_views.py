@@ -78,7 +78,9 @@ def _checked(values: dict[str, Any], cleaned: list[photos.CleanPhoto]) -> Report
             data["lat"], data["lon"] = located
             values["lat"], values["lon"] = (f"{located[0]:.6f}", f"{located[1]:.6f}")
     channel = values["feedback_channel"]
-    if values["feedback_wanted"] and channel and channel not in FEEDBACK_CHANNELS:
+    if not values["feedback_wanted"]:
+        data["feedback_channel"] = ""  # the radio's default means nothing without the box
+    elif channel and channel not in FEEDBACK_CHANNELS:
         raise InputError({"feedback_channel": _("Choose e-mail or SMS.")})
     if any(values[name] for name in CONTACT_FIELDS) and not values["consent"]:
         raise InputError({"consent": _(
