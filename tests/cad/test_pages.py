@@ -318,3 +318,21 @@ def test_the_map_data_has_open_reports_and_no_contact_data(client, db, operator,
     for secret in ("29111222", "janis@example.lv", "Bērziņš", "Berzins", "reporter"):
         assert secret not in text
     assert client.get("/cad/map").status_code == 200
+
+
+def test_the_queue_tabs_count_and_highlight_overdue_reports(app, client, db, operator,
+                                                            make_report, frozen_clock):
+    late = make_report(category="animals")  # two working days to resolve
+    in_time = make_report(category="buildings")  # fifteen, accepted at once
+    service.route(db, _settings(app), in_time)
+    service.partner_act(db, _settings(app), in_time, PartnerAction(action="accept"),
+                        partner=in_time.partner)
+    db.commit()
+    frozen_clock.advance(days=7)
+    page = client.get("/cad/?tab=overdue").get_data(as_text=True)
+    assert _ids(page) == [late.id]
+    assert 'class="cad-row-overdue"' in page and 'data-overdue="resolution"' in page
+    assert 'data-testid="count-new">1<' in page and 'data-testid="count-overdue">1<' in page
+    assert 'data-testid="count-waiting">1<' in page
+    page = client.get("/cad/search?overdue=1").get_data(as_text=True)
+    assert _ids(page) == [late.id]
