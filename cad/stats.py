@@ -258,8 +258,15 @@ def _earlier_years(session: Session, zone: ZoneInfo, year: int, month_from: int,
         return {}
     bounds = {y: period_bounds(y, month_from, month_to, zone)
               for y in range(first.astimezone(zone).year, year)}
-    which = case(*((CadReport.received_at.between(start, end - timedelta(microseconds=1)), y)
-                   for y, (start, end) in bounds.items()), else_=None).label("year")
+    if (month_from, month_to) == (1, 12):
+        # Whole years follow each other: the first start not after the report is its year
+        # (one comparison per year passed, newest first).
+        which = case(*((CadReport.received_at >= start, y)
+                       for y, (start, _end) in sorted(bounds.items(), reverse=True)),
+                     else_=None).label("year")
+    else:
+        which = case(*((CadReport.received_at.between(start, end - timedelta(microseconds=1)),
+                        y) for y, (start, end) in bounds.items()), else_=None).label("year")
     query = _counted(select(which, CadReport.jurisdiction, CadReport.category_id,
                             CadReport.partner_id, func.count())).where(
         CadReport.received_at >= bounds[min(bounds)][0],
