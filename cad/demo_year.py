@@ -10,10 +10,10 @@ Every generated report is marked ``generated`` (pages show it, statistics count 
 is closed: the year is past. The counts below are the published figures and the rest
 distributed so that no other category, partner or month overtakes the named ones, and
 every category goes to the partner routing gives it (the municipality's reports to the
-municipality). The seeded thirteen categories cannot hold 8 274 reports with no fourth
-category above 394, so the year adds the finer categories the centre's report also
-uses (illegal dumping, sorted-waste containers, traffic organisation, hot water, stops,
-municipal housing) when they are missing.
+municipality). Thirteen broad categories cannot hold 8 274 reports with no fourth
+category above 394, so the register also has finer ones (illegal dumping, sorted-waste
+containers, traffic organisation, hot water, stops, municipal housing: see
+cad/reference.py); the year adds them to an older register that lacks them.
 
 Deterministic: the same year and seed give the same reports. Inserted in bulk, without
 timeline entries (the timeline is append-only, and ``--replace`` must be able to remove
@@ -35,28 +35,12 @@ from sqlalchemy.orm import Session
 
 from sargs import clock
 from sargs.areas import service as areas
-from sargs.cad import deadlines
+from sargs.cad import deadlines, reference
 from sargs.cad.models import CadCategory, CadPartner, CadReport, CadRoute
 from sargs.cad.service import CITY, MUNICIPALITY
 from sargs.cad.stats import period_bounds
 
 SEED = 8787
-# code, Latvian name, English name, search words, response days, resolution days, partner
-EXTRA_CATEGORIES: list[tuple[str, str, str, str, int, int, str]] = [
-    ("dumping", "Nelegālas atkritumu izgāztuves", "Illegal dumping",
-     "izgāztuve izmesti atkritumi dump fly-tipping", 1, 10, "zemgale-eko"),
-    ("sorting", "Šķiroto atkritumu konteineri", "Sorted-waste containers",
-     "šķirošana stikls papīrs plastmasa recycling", 1, 5, "zemgale-eko"),
-    ("traffic", "Satiksmes organizācija", "Traffic signs and signals",
-     "zīme luksofors marķējums sign traffic light marking", 1, 5, "jvpi"),
-    ("hot-water", "Karstā ūdens apgāde", "Hot water supply",
-     "karstais ūdens boileris hot water", 1, 3, "heating"),
-    ("stops", "Sabiedriskā transporta pieturas", "Public transport stops",
-     "pietura nojume grafiks stop shelter timetable", 1, 5, "bus"),
-    ("housing", "Pašvaldības dzīvokļi", "Municipal housing",
-     "dzīvoklis īre sociālā māja flat rent housing", 1, 15, "property"),
-]
-
 # Reports per category in the city (each goes to its category's partner).
 CITY_COUNTS: dict[str, int] = {
     "streets": 1547, "hydro": 369, "lighting": 360, "greenery": 370, "snow-ice": 330,
@@ -155,23 +139,7 @@ def plan(rng: random.Random) -> Plan:
 
 def ensure_categories(session: Session) -> int:
     """Add the finer categories the year needs (with their routes) if missing."""
-    added = 0
-    partners = {p.code: p for p in session.scalars(select(CadPartner))}
-    order = session.scalar(select(func.max(CadCategory.sort_order))) or 0
-    for code, lv, en, words, response, resolution, partner in EXTRA_CATEGORIES:
-        if session.scalar(select(CadCategory.id).where(CadCategory.code == code)):
-            continue
-        order += 1
-        category = CadCategory(code=code, name_lv=lv, name_en=en, keywords=words,
-                               response_days=response, resolution_days=resolution,
-                               sort_order=order)
-        session.add(category)
-        session.flush()
-        session.add(CadRoute(category_id=category.id, area_code=None,
-                             partner_id=partners[partner].id))
-        added += 1
-    session.flush()
-    return added
+    return reference.add_missing_categories(session)
 
 
 class _Points:

@@ -100,16 +100,23 @@ def service_definition(category: CadCategory) -> dict[str, Any]:
     return {"service_code": category.code, "attributes": []}
 
 
+# Residents who report on the web map or in the app write for the public; a phone call
+# typed by an operator or a resident's e-mail may name people, so only its category, place
+# and status are published.
+PUBLIC_TEXT_CHANNELS = ("web", "app")
+
+
 def request_row(report: CadReport, zone: tzinfo, language: str) -> dict[str, Any]:
     """A report as a service request: what anyone may see, no contact data."""
     category = report.category
+    public_text = report.channel in PUBLIC_TEXT_CHANNELS
     return {
         "service_request_id": report.id,
         "status": "closed" if report.state in CLOSED_STATES else "open",
         "status_notes": report.status_note,
         "service_name": category.name(language) if category else "",
         "service_code": category.code if category else "",
-        "description": report.description or report.title,
+        "description": (report.description or report.title) if public_text else "",
         "agency_responsible": report.partner.name if report.partner else "",
         "service_notice": "",
         "requested_datetime": timestamp(report.received_at, zone),

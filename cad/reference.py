@@ -8,7 +8,7 @@ removed or changed is not put back.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sargs.cad.models import CadCategory, CadPartner, CadRoute
@@ -38,6 +38,18 @@ CATEGORIES: list[tuple[str, str, str, str, int, int, str]] = [
      "autobuss pietura satiksme bus stop", 1, 5, "bus"),
     ("buildings", "Ēkas un būves", "Buildings",
      "ēka jumts grausts māja building roof", 1, 15, "property"),
+    ("dumping", "Nelegālas atkritumu izgāztuves", "Illegal dumping",
+     "izgāztuve izmesti atkritumi dump fly-tipping", 1, 10, "zemgale-eko"),
+    ("sorting", "Šķiroto atkritumu konteineri", "Sorted-waste containers",
+     "šķirošana stikls papīrs plastmasa recycling", 1, 5, "zemgale-eko"),
+    ("traffic", "Satiksmes organizācija", "Traffic signs and signals",
+     "zīme luksofors marķējums sign traffic light marking", 1, 5, "jvpi"),
+    ("hot-water", "Karstā ūdens apgāde", "Hot water supply",
+     "karstais ūdens boileris hot water", 1, 3, "heating"),
+    ("stops", "Sabiedriskā transporta pieturas", "Public transport stops",
+     "pietura nojume grafiks stop shelter timetable", 1, 5, "bus"),
+    ("housing", "Pašvaldības dzīvokļi", "Municipal housing",
+     "dzīvoklis īre sociālā māja flat rent housing", 1, 15, "property"),
     ("other", "Cits", "Other", "cits other", 1, 10, "jvpi"),
 ]
 
@@ -61,20 +73,30 @@ def seed(session: Session) -> int:
     """Create the reference data on an empty register; returns how many rows it added."""
     if session.scalar(select(CadCategory.id).limit(1)) is not None:
         return 0
-    partners = {}
     for code, name, email, phone, municipality in PARTNERS:
-        partner = CadPartner(code=code, name=name, email=email, phone=phone,
-                             for_municipality=municipality)
-        session.add(partner)
-        partners[code] = partner
+        session.add(CadPartner(code=code, name=name, email=email, phone=phone,
+                               for_municipality=municipality))
     session.flush()
-    for order, (code, lv, en, words, response, resolution, partner) in enumerate(CATEGORIES):
+    return len(PARTNERS) + 2 * add_missing_categories(session)
+
+
+def add_missing_categories(session: Session) -> int:
+    """Add the categories of :data:`CATEGORIES` a register lacks, each with its route
+    (an installation seeded before a category was added gets it this way)."""
+    partners = {p.code: p for p in session.scalars(select(CadPartner))}
+    known = set(session.scalars(select(CadCategory.code)))
+    order = session.scalar(select(func.max(CadCategory.sort_order))) or 0
+    added = 0
+    for position, (code, lv, en, words, response, resolution, partner) in enumerate(CATEGORIES):
+        if code in known:
+            continue
         category = CadCategory(code=code, name_lv=lv, name_en=en, keywords=words,
                                response_days=response, resolution_days=resolution,
-                               sort_order=order)
+                               sort_order=position if not known else order + 1 + added)
         session.add(category)
         session.flush()
         session.add(CadRoute(category_id=category.id, area_code=None,
                              partner_id=partners[partner].id))
+        added += 1
     session.flush()
-    return len(PARTNERS) + 2 * len(CATEGORIES)
+    return added

@@ -61,6 +61,9 @@ EVENT_LABELS = {
     "contact_erased": _l("contact data erased"), "photo": _l("photo"),
     "partner_mail": _l("e-mail to partner"),
 }
+MAIL_OUTCOME_LABELS = {"sent": _l("sent"), "failed": _l("could not be sent"),
+                       "not_configured": _l("not sent: e-mail is not configured"),
+                       "no_address": _l("not sent: the partner has no e-mail address")}
 OVERDUE_LABELS = {"response": _l("response overdue"), "resolution": _l("resolution overdue")}
 QUEUE_TABS = (("new", _l("New")), ("waiting", _l("With partners")), ("overdue", _l("Overdue")))
 
@@ -68,7 +71,8 @@ QUEUE_TABS = (("new", _l("New")), ("waiting", _l("With partners")), ("overdue", 
 def _labels() -> dict[str, Any]:
     labels = {"state_labels": STATE_LABELS, "channel_labels": CHANNEL_LABELS,
               "jurisdiction_labels": JURISDICTION_LABELS, "feedback_labels": FEEDBACK_LABELS,
-              "event_labels": EVENT_LABELS, "overdue_labels": OVERDUE_LABELS}
+              "event_labels": EVENT_LABELS, "overdue_labels": OVERDUE_LABELS,
+              "mail_outcome_labels": MAIL_OUTCOME_LABELS}
     return {**labels, "labels": labels}
 
 

@@ -10,6 +10,7 @@ from flask import (
     Blueprint,
     Flask,
     current_app,
+    has_request_context,
     jsonify,
     redirect,
     render_template,
@@ -67,6 +68,8 @@ def navigation_for(user: Any) -> list[NavItem]:
 
 def select_locale() -> str:
     languages = settings().languages
+    if not has_request_context():  # a CLI command or a job: the first language
+        return languages[0]
     chosen = session.get("lang")
     if chosen in languages:
         return chosen

@@ -17,6 +17,7 @@ from sargs.activations.service import open_activation
 from sargs.auth.service import create_token
 from sargs.cad import service
 from sargs.cad.models import CadReport
+from sargs.cad.reference import CATEGORIES
 from sargs.cad.schemas import ReportIn
 from tests.cad.conftest import CITY_POINT, MUNICIPALITY_POINT, RIGA_POINT
 
@@ -94,14 +95,14 @@ def test_services_are_the_categories_in_the_asked_language(client):
     assert streets["service_name"] == "Ielas un ietves"
     assert (streets["metadata"], streets["type"]) == (False, "realtime")
     assert "bedre" in streets["keywords"] and "group" in streets
-    assert len(latvian) == 13
+    assert len(latvian) == len(CATEGORIES)
     english = client.get(f"{BASE}/services.json?locale=en").get_json()
     assert next(s for s in english if s["service_code"] == "streets")[
         "service_name"] == "Streets and sidewalks"
     root = _xml(client.get(f"{BASE}/services.xml", headers={"Accept-Language": "en-GB,en"}))
     assert root.tag == "services"
     rows = {s.findtext("service_code"): s for s in root.findall("service")}
-    assert len(rows) == 13
+    assert len(rows) == len(CATEGORIES)
     assert rows["animals"].findtext("service_name") == "Stray, lost or injured animals"
     assert rows["animals"].findtext("metadata") == "false"
 
@@ -156,6 +157,18 @@ def test_a_request_posted_by_the_app_is_stored_and_read_back_without_contact(
     assert row["expected_datetime"].endswith("+02:00")
     assert set(row) >= {"service_request_id", "status_notes", "agency_responsible",
                         "service_notice", "updated_datetime", "address"}
+
+
+def test_only_texts_residents_published_themselves_are_public(client, make_report):
+    """A phone call typed by an operator may name people: its text stays inside."""
+    phoned = make_report(channel="phone", description="Zvana Jānis no Lielās 5, kaimiņš")
+    mapped = make_report(channel="web", description="Bedre pie krustojuma")
+    rows = {row["service_request_id"]: row
+            for row in client.get(f"{BASE}/requests.json").get_json()}
+    assert rows[phoned.id]["description"] == ""
+    assert rows[phoned.id]["service_code"] == "streets" and rows[phoned.id]["address"]
+    assert rows[mapped.id]["description"] == "Bedre pie krustojuma"
+    assert "Jānis" not in client.get(f"{BASE}/requests/{phoned.id}.xml").get_data(as_text=True)
 
 
 def test_a_request_posted_for_xml_answers_in_xml_and_without_email_reads_status(
