@@ -10,6 +10,7 @@ from flask import (
     Blueprint,
     Flask,
     current_app,
+    g,
     has_request_context,
     jsonify,
     redirect,
@@ -133,6 +134,18 @@ def template_globals() -> dict[str, Any]:
     }
 
 
+def home_outlines() -> dict[str, Any]:
+    """The home areas' outlines (SARGS_HOME_AREAS) as GeoJSON, for maps that show places
+    in the city; read once per request."""
+    if "home_outlines" not in g:
+        from sargs.areas import service as areas
+        from sargs.context import db_session
+
+        g.home_outlines = areas.as_feature_collection(
+            areas.home_areas(db_session(), settings()), home=settings().home_areas)
+    return g.home_outlines
+
+
 def register(app: Flask) -> None:
     app.register_blueprint(bp)
     app.context_processor(template_globals)
@@ -143,5 +156,6 @@ def register(app: Flask) -> None:
         "attribution": cfg.tile_attribution,
         "center": cfg.map_center,
     }
+    app.jinja_env.globals["home_outlines"] = home_outlines
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(Exception, handle_unexpected)

@@ -5,6 +5,7 @@ on the map of open reports."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -19,7 +20,13 @@ from tests.cad.test_pages import NEAR_POINT
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
-SHOTS = "/tmp"
+# Screenshots of the pages for a person to look at, when SARGS_SCREENSHOTS names a folder.
+SHOTS = os.environ.get("SARGS_SCREENSHOTS")
+
+
+def _shot(page: Any, name: str) -> None:
+    if SHOTS:
+        page.screenshot(path=os.path.join(SHOTS, name), full_page=True)
 
 
 @pytest.fixture
@@ -68,7 +75,7 @@ def test_a_phone_report_registered_with_the_keyboard_is_routed_and_on_the_map(
     assert codes == ["hydro", "water"]
     page.keyboard.press("ArrowDown")
     assert page.get_attribute("#category-option-water", "aria-selected") == "true"
-    page.screenshot(path=f"{SHOTS}/cad-intake-choosing.png", full_page=True)
+    _shot(page, "cad-intake-choosing.png")
     page.keyboard.press("Enter")
     assert page.input_value("#f-category") == "water"
     assert page.is_hidden("#category-options")
@@ -92,7 +99,7 @@ def test_a_phone_report_registered_with_the_keyboard_is_routed_and_on_the_map(
     page.locator(f'#duplicates [data-testid=duplicate][data-id="{earlier.id}"]').wait_for()
     page.keyboard.press("Escape")
     assert focused(page) == "f-address"
-    page.screenshot(path=f"{SHOTS}/cad-intake.png", full_page=True)
+    _shot(page, "cad-intake.png")
     page.keyboard.press("Control+Enter")
     page.wait_for_url(re.compile(r".*/cad/\d+$"))
 
@@ -119,5 +126,5 @@ def test_a_phone_report_registered_with_the_keyboard_is_routed_and_on_the_map(
     assert link.get_attribute("href") == f"/cad/{report_id}"
     page.wait_for_function(
         "getComputedStyle(document.querySelector('.leaflet-popup')).opacity === '1'")
-    page.screenshot(path=f"{SHOTS}/cad-map.png", full_page=True)
+    _shot(page, "cad-map.png")
     assert page.page_errors == []

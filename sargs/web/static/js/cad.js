@@ -263,7 +263,7 @@
           }
         }).addTo(map);
         if (layer.getLayers().length) {
-          map.fitBounds(layer.getBounds(), { padding: [20, 20], maxZoom: 16, animate: false });
+          map.fitBounds(layer.getBounds(), { padding: [20, 20], maxZoom: 14, animate: false });
         }
         document.getElementById("reports-count").textContent =
           data.features.length + " " + page.dataset.textCount;

@@ -21,6 +21,12 @@
       } else if (notice) {
         notice.hidden = false;
       }
+      if (el.dataset.outlines) {
+        L.geoJSON(JSON.parse(el.dataset.outlines), {
+          interactive: false,
+          style: { color: "#6c757d", weight: 1.5, fill: true, fillOpacity: 0.04, dashArray: "4 3" }
+        }).addTo(map);
+      }
       return map;
     }
   };
