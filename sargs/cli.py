@@ -548,6 +548,10 @@ from sargs.cad.cli import cad_group  # noqa: E402
 
 cli.add_command(cad_group)
 
+from sargs.shelters.cli import shelters_group  # noqa: E402
+
+cli.add_command(shelters_group)
+
 
 def main() -> None:
     try:

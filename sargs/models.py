@@ -27,6 +27,15 @@ from sargs.channels.models import (
 )
 from sargs.db import Base
 from sargs.scheduler import SchedulerState
+from sargs.shelters.models import (
+    Evacuee,
+    OccupancyChange,
+    Shelter,
+    ShelterDefect,
+    ShelterDocument,
+    ShelterInspection,
+    ShelterOpening,
+)
 from sargs.warnings.models import (
     EscalationPolicy,
     RejectedDocument,
@@ -60,6 +69,13 @@ __all__ = [
     "AuditEntry",
     "RolePolicy",
     "SchedulerState",
+    "Evacuee",
+    "OccupancyChange",
+    "Shelter",
+    "ShelterDefect",
+    "ShelterDocument",
+    "ShelterInspection",
+    "ShelterOpening",
     "SubscriptionCode",
     "User",
     "UserRole",

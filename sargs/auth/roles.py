@@ -28,6 +28,7 @@ SCOPES: dict[str, object] = {
     "audit:read": _l("Read the audit log"),
     "open311:write": _l("Submit resident reports through Open311 (the city's app and web map)"),
     "reports:read": _l("Read resident reports of the 8787 line"),
+    "shelters": _l("Manage shelters: register, open, close and count occupancy"),
     "subscribers:write": _l("Subscribe residents to alerts"),
     "warnings:read": _l("Read weather warnings"),
 }
