@@ -126,9 +126,11 @@ TEXTS: dict[str, dict[str, str]] = {
     "stopped": inbound.TEXTS["stopped"],
     "help": {
         "lv": "Sargs — Jelgavas civilās aizsardzības brīdinājumi.\n/start — pierakstīties\n"
-              "{commands}\n/help — palīdzība\nPalīdzība: 8787. Dzīvības apdraudējumā zvaniet 112.",
+              "{commands}\n/patvertne — tuvākā atvērtā patvertne\n/help — palīdzība\n"
+              "Palīdzība: 8787. Dzīvības apdraudējumā zvaniet 112.",
         "en": "Sargs — Jelgava civil-protection alerts.\n/start — subscribe\n{commands}\n"
-              "/help — help\nHelp: 8787. If life is in danger, call 112.",
+              "/shelter — the nearest open shelter\n/help — help\n"
+              "Help: 8787. If life is in danger, call 112.",
     },
     "mydata": {
         "lv": "Par jums glabājam:\nČata ID: {chat_id}\nValoda: {language}\nTeritorija: {area}\n"
@@ -421,9 +423,14 @@ def _pressed(answer: Answer, keyboard: tuple[tuple[Button, ...], ...] | None) ->
 
 def _location(session: Session, incoming: Incoming, chat: TelegramChat | None,
               language: str) -> Answer:
-    if chat is None or chat.step != "area" or incoming.latitude is None \
-            or incoming.longitude is None:
+    if incoming.latitude is None or incoming.longitude is None:
         return Answer([Message(text("location_unexpected", language), remove_keyboard=True)])
+    if chat is None or chat.step != "area":
+        # Asked for by /patvertne, or sent unasked: a resident looking for shelter.
+        from sargs.shelters import bot as shelter_bot  # it builds on this module's answers
+
+        return shelter_bot.answer_location(session, chat, incoming.latitude,
+                                           incoming.longitude, language)
     found = [ref.code for ref in areas_at_point(session, incoming.latitude, incoming.longitude)
              if ref.code in HOME_AREAS]
     if not found:
@@ -496,6 +503,10 @@ def handle(session: Session, incoming: Incoming, *, secret: str | bytes,
         word = words[0].upper() if words else ""
         command = "stop" if word in inbound.STOP_WORDS else \
             "start" if word in inbound.START_WORDS else ""
+    from sargs.shelters import bot as shelter_bot  # it builds on this module's answers
+
+    if shelter_bot.is_request(incoming):
+        return shelter_bot.ask_location(chat, language)
     if command == "start":
         return _start(session, incoming)
     if command == "settings":

@@ -20,6 +20,7 @@ from sargs import clock
 from sargs.activations.models import Activation
 from sargs.areas import service as areas
 from sargs.audit.service import current_actor
+from sargs.settings import Settings
 from sargs.shelters.models import (
     OccupancyChange,
     Shelter,
@@ -27,6 +28,7 @@ from sargs.shelters.models import (
     ShelterInspection,
     ShelterOpening,
 )
+from sargs.shelters.notify import notify_opened
 from sargs.shelters.schemas import DefectIn, InspectionIn, ShelterIn
 
 EARTH_RADIUS_M = 6_371_000
@@ -187,8 +189,11 @@ def is_exercise_opening(session: Session, shelter: Shelter) -> bool:
     return bool(activation and activation.is_exercise)
 
 
-def open_shelter(session: Session, shelter: Shelter, activation_id: int) -> ShelterOpening:
-    """Open a place for people within an activation (an emergency or an exercise)."""
+def open_shelter(session: Session, shelter: Shelter, activation_id: int, *,
+                 settings: Settings | None = None, notify: bool = True) -> ShelterOpening:
+    """Open a place for people within an activation (an emergency or an exercise), and
+    tell its staff through the notification engine (``notify``; ``settings`` name the
+    configured channels, by default the app's)."""
     activation = session.get(Activation, activation_id)
     if activation is None or not activation.is_open:
         raise ShelterError("activation", _("Choose an open activation."))
@@ -207,6 +212,8 @@ def open_shelter(session: Session, shelter: Shelter, activation_id: int) -> Shel
     shelter.occupancy = 0
     shelter.occupancy_updated_at = now
     session.flush()
+    if notify:
+        notify_opened(session, settings, shelter, opening)
     return opening
 
 
