@@ -72,6 +72,12 @@ def register_all(app: Flask) -> None:
 
     for module in (cad_api, open311_api):
         app.register_blueprint(module.bp)
+    from sargs.shelters import api as shelters_api
+    from sargs.shelters import count_views as shelters_count
+    from sargs.shelters import public_views as shelters_public
+
+    for module in (shelters_api, shelters_count, shelters_public):
+        app.register_blueprint(module.bp)
     from sargs.channels.ledger import health as channels_health
 
     health.contribute("channels", channels_health)
