@@ -32,6 +32,7 @@ from sargs.channels import alerts
 from sargs.channels.ledger import configured_channels
 from sargs.channels.models import Alert
 from sargs.settings import Settings
+from sargs.shelters import guidance
 from sargs.warnings import alert_texts, policies
 from sargs.warnings.models import WarningNotice, WeatherWarning
 from sargs.warnings.service import LEVEL_RANK, Outcome
@@ -204,8 +205,11 @@ def _create_alert(session: Session, warning: WeatherWarning, notice: WarningNoti
         msg_type, references_id = "Update", told[-1]
     else:
         change = alert_texts.UPGRADED if notice.kind == "upgrade" else None
+        # Orange and red alerts name the open shelters, when there are any.
+        hint = guidance.shelter_hint(session, warning.home_areas, base_url=settings.base_url) \
+            if warning.level in ("orange", "red") else None
         bodies = alert_texts.warning_texts(warning, warning.home_areas, names, settings.zone,
-                                           change=change)
+                                           change=change, shelter_hint=hint)
         audience = {"groups": list(policy["audience"].get("groups", []))}
         if policy["audience"].get("public"):
             audience["public"] = {"areas": list(warning.home_areas)}
