@@ -46,3 +46,18 @@ def _token(client):
     from tests.conftest import csrf_token
 
     return csrf_token(client, "/shelters/")
+
+
+def test_the_demo_command_loads_the_register_once(app, db):
+    from click.testing import CliRunner
+    from flask.cli import ScriptInfo
+
+    from sargs.cli import cli
+
+    def run():
+        return CliRunner().invoke(cli, ["shelters", "demo"],
+                                  obj=ScriptInfo(create_app=lambda: app)).output
+
+    assert f"added {len(demo.PLACES)}, already there 0" in run()
+    assert f"added 0, already there {len(demo.PLACES)}" in run()
+    assert db.scalar(select(func.count()).select_from(Shelter)) == len(demo.PLACES)
