@@ -312,39 +312,56 @@ class Nearby:
     open: bool
 
 
+# Open shelters are few next to the register: up to this many are ranked from one read.
+OPEN_SCAN_LIMIT = 2000
+
+
 def nearest(session: Session, lat: float, lon: float, n: int = 3) -> tuple[list[Nearby], bool]:
     """The ``n`` nearest shelters open (in a real activation) with free places, nearest
     first; when none is open, the ``n`` nearest registered places instead. The second
     value says whether the list is of open shelters.
 
-    The search looks in a box around the point that widens until it holds ``n`` places,
-    so it reads a few rows, not the whole register."""
-    open_only = select(Shelter.id).where(Shelter.active.is_(True), _real_open_clause(),
-                                         Shelter.occupancy < Shelter.capacity).limit(1)
-    any_open = session.scalar(open_only) is not None
-    found = _nearest_in_boxes(session, lat, lon, n, open_only=any_open)
-    return found, any_open
+    The open ones are read as points in one query and ranked here; the whole register
+    (or very many open ones) is searched in a box around the point that widens until it
+    holds ``n`` places, so it reads a few rows, not the whole register. Only the places
+    chosen are loaded whole."""
+    points = session.execute(
+        select(Shelter.id, Shelter.lat, Shelter.lon)
+        .where(Shelter.active.is_(True), _real_open_clause(),
+               Shelter.occupancy < Shelter.capacity)
+        .limit(OPEN_SCAN_LIMIT + 1)).all()
+    any_open = bool(points)
+    if any_open and len(points) <= OPEN_SCAN_LIMIT:
+        ranked = _closest(lat, lon, points, n)
+    else:
+        ranked = _nearest_in_boxes(session, lat, lon, n, open_only=any_open)
+    loaded = {s.id: s for s in session.scalars(
+        select(Shelter).where(Shelter.id.in_([shelter_id for _d, shelter_id in ranked])))}
+    return [Nearby(loaded[shelter_id], round(d), any_open) for d, shelter_id in ranked], any_open
+
+
+def _closest(lat: float, lon: float, points: Any, n: int) -> list[tuple[float, int]]:
+    return sorted((distance_m(lat, lon, p.lat, p.lon), p.id) for p in points)[:n]
 
 
 def _nearest_in_boxes(session: Session, lat: float, lon: float, n: int, *,
-                      open_only: bool) -> list[Nearby]:
+                      open_only: bool) -> list[tuple[float, int]]:
     half = 0.02  # degrees of latitude (~2 km), doubled until enough places are in the box
     cos_lat = max(math.cos(math.radians(lat)), 0.01)
     while True:
-        query = select(Shelter).where(
+        query = select(Shelter.id, Shelter.lat, Shelter.lon).where(
             Shelter.active.is_(True),
             Shelter.lat.between(lat - half, lat + half),
             Shelter.lon.between(lon - half / cos_lat, lon + half / cos_lat))
         if open_only:
             query = query.where(_real_open_clause(), Shelter.occupancy < Shelter.capacity)
-        rows = session.scalars(query).unique().all()
+        rows = session.execute(query).all()
         # Only places within the box's inscribed circle are surely nearer than any outside.
-        within = [(distance_m(lat, lon, s.lat, s.lon), s) for s in rows]
+        within = [(distance_m(lat, lon, r.lat, r.lon), r.id) for r in rows]
         radius = half * 111_000
         sure = [pair for pair in within if pair[0] <= radius]
         if len(sure) >= n or half >= 180:
-            chosen = sorted(sure if len(sure) >= n else within, key=lambda p: p[0])[:n]
-            return [Nearby(s, round(d), open_only) for d, s in chosen]
+            return sorted(sure if len(sure) >= n else within)[:n]
         half *= 2
 
 
