@@ -7,6 +7,7 @@ Telegram bot call these. Callers commit.
 
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -341,7 +342,11 @@ def nearest(session: Session, lat: float, lon: float, n: int = 3) -> tuple[list[
 
 
 def _closest(lat: float, lon: float, points: Any, n: int) -> list[tuple[float, int]]:
-    return sorted((distance_m(lat, lon, p.lat, p.lon), p.id) for p in points)[:n]
+    """Candidates by a flat approximation (cheap), then the few ranked exactly."""
+    cos_lat = math.cos(math.radians(lat))
+    candidates = heapq.nsmallest(
+        n + 8, points, key=lambda p: (p.lat - lat) ** 2 + ((p.lon - lon) * cos_lat) ** 2)
+    return sorted((distance_m(lat, lon, p.lat, p.lon), p.id) for p in candidates)[:n]
 
 
 def _nearest_in_boxes(session: Session, lat: float, lon: float, n: int, *,
