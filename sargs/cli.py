@@ -170,7 +170,16 @@ def web_command(workers: int, bind: str | None) -> None:
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     settings = _state().settings
-    options = {"bind": bind or f"{settings.host}:{settings.port}", "workers": workers}
+    engine = _state().engine
+
+    def post_fork(_server: Any, _worker: Any) -> None:
+        # The master opened connections while upgrading the schema; a worker must never
+        # use a connection another process holds, so each starts with a pool of its own.
+        engine.dispose(close=False)
+
+    options = {"bind": bind or f"{settings.host}:{settings.port}", "workers": workers,
+               "post_fork": post_fork}
+    engine.dispose()
 
     class _Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
