@@ -82,6 +82,15 @@ def update_shelter(session: Session, shelter: Shelter, data: ShelterIn) -> Shelt
     return shelter
 
 
+def remove_shelter(session: Session, shelter: Shelter) -> Shelter:
+    """Take a place out of the register; its history stays (an import restores it)."""
+    if shelter.opening_id is not None:
+        raise ShelterError("shelter", _("Close the shelter first."))
+    shelter.active = False
+    shelter.updated_at = clock.now()
+    return shelter
+
+
 def get_shelter(session: Session, shelter_id: int) -> Shelter | None:
     return session.get(Shelter, shelter_id)
 

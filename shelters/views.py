@@ -225,12 +225,8 @@ def close(shelter_id: int) -> Any:
 @staff
 def remove(shelter_id: int) -> Any:
     """Take a place out of the register; its history stays (and an import restores it)."""
-    def do(shelter: Shelter) -> None:
-        if shelter.opening_id is not None:
-            raise service.ShelterError("shelter", _("Close the shelter first."))
-        shelter.active = False
-
-    return _act(shelter_id, do, _("The place is no longer in the register."))
+    return _act(shelter_id, lambda s: service.remove_shelter(db_session(), s),
+                _("The place is no longer in the register."))
 
 
 @bp.route("/<int:shelter_id>/defects/<int:defect_id>/fix", methods=["POST"])

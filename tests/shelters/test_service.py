@@ -129,3 +129,15 @@ def test_none_open_gives_the_nearest_registered_ones(db, make_shelter, activatio
     public = {row["name"]: row for row in service.public_shelters(db)}
     assert public["C"]["open"] is False
     assert "responsible_name" not in public["C"]
+
+
+def test_an_open_shelter_cannot_leave_the_register(db, make_shelter, activation):
+    shelter = make_shelter()
+    service.open_shelter(db, shelter, activation().id, notify=False)
+    with pytest.raises(service.ShelterError):
+        service.remove_shelter(db, shelter)
+    service.close_shelter(db, shelter)
+    service.remove_shelter(db, shelter)
+    db.commit()
+    assert [s.id for s in service.list_shelters(db)] == []
+    assert service.get_shelter(db, shelter.id).active is False
