@@ -62,6 +62,11 @@ DESCRIPTIONS = {
     "en": {"start": "Subscribe to alerts", "settings": "Change your choices",
            "mydata": "My data", "stop": "Unsubscribe and delete your data", "help": "Help"},
 }
+# Commands other parts of Sargs answer, in each language's menu after the bot's own.
+MENU_EXTRAS = {
+    "lv": {"patvertne": "Tuvākā atvērtā patvertne"},
+    "en": {"shelter": "The nearest open shelter"},
+}
 
 
 def incoming_of(update: Update, args: list[str] | None = None) -> Incoming | None:
@@ -185,6 +190,7 @@ class BotRunner:
         bot = self.application.bot
         for language, descriptions in DESCRIPTIONS.items():
             commands = [BotCommand(name, descriptions[name]) for name in telegram_bot.COMMANDS]
+            commands += [BotCommand(name, text) for name, text in MENU_EXTRAS[language].items()]
             try:
                 await bot.set_my_commands(commands, language_code=language)
                 if language == "lv":  # Latvian first: also for every other app language
