@@ -32,6 +32,8 @@ class ManualAlertForm(BaseModel):
     areas: list[str] = Field(default_factory=list, validate_default=True)
     channels: list[str] = Field(default_factory=list, validate_default=True)
     expires_at: datetime | None = None
+    # Append the open shelters in the chosen areas to each language's text.
+    shelter_guidance: bool = False
 
     @field_validator("activation_id", "expires_at", mode="before")
     @classmethod

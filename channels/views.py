@@ -290,6 +290,17 @@ def _checked(values: Any, key: str) -> list[str]:
     return values.getlist(key) if hasattr(values, "getlist") else list(values.get(key, []))
 
 
+def _with_shelter_guidance(session: Any, bodies: dict[str, str],
+                           areas: list[str]) -> dict[str, str]:
+    """Each language's text with the line naming the open shelters in ``areas`` (and the
+    public map) after it; unchanged when none is open there."""
+    from sargs.shelters import guidance
+
+    hint = guidance.shelter_hint(session, areas, base_url=settings().base_url) or {}
+    return {lang: f"{body}\n{hint[lang]}" if body and lang in hint else body
+            for lang, body in bodies.items()}
+
+
 def _preview(session: Any, values: Any) -> dict[str, Any]:
     """What each language and channel would carry, and how long reaching everyone takes.
 
@@ -299,6 +310,8 @@ def _preview(session: Any, values: Any) -> dict[str, Any]:
     level = values.get("level") if values.get("level") in LEVELS else None
     channels = [c for c in _checked(values, "channels") if c in CHANNELS]
     bodies = {lang: (values.get(f"text_{lang}") or "").strip() for lang in LANGUAGES}
+    if values.get("shelter_guidance"):
+        bodies = _with_shelter_guidance(session, bodies, _checked(values, "areas"))
     marked = {lang: texts.mark(cap_status, lang, body) for lang, body in bodies.items() if body}
     languages = []
     for lang, body in marked.items():
@@ -361,8 +374,11 @@ def new() -> Any:
     errors = _check_choices(session, data)
     if errors:
         return _form_page(request.form, errors, 422)
+    texts_by_language = data.texts()
+    if data.shelter_guidance:
+        texts_by_language = _with_shelter_guidance(session, texts_by_language, data.areas)
     draft = alerts.AlertDraft(
-        source="manual", cap_status=data.cap_status, level=data.level, texts=data.texts(),
+        source="manual", cap_status=data.cap_status, level=data.level, texts=texts_by_language,
         audience=data.audience(), channels=data.channels, activation_id=data.activation_id,
         expires_at=data.expires_at,
     )

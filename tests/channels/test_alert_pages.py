@@ -325,3 +325,30 @@ def _exercise(db):
     finally:
         db.commit()
         db.close()
+
+
+def test_a_manual_alert_can_name_the_open_shelters_in_its_areas(app, db, users):
+    from sargs.activations.schemas import ActivationOpen
+    from sargs.activations.service import open_activation
+    from sargs.shelters import service as shelters
+    from sargs.shelters.schemas import ShelterIn
+
+    shelter = shelters.create_shelter(db, ShelterIn(
+        name="Jelgavas Valsts ģimnāzija", address="Mātera iela 44", lat=56.6511, lon=23.7214,
+        capacity=120))
+    emergency = open_activation(db, ActivationOpen(title="Vētra Zemgalē", kind="emergency"),
+                                by_user_id=None)
+    shelters.open_shelter(db, shelter, emergency.id, notify=False)
+    db.commit()
+    db.close()
+    client = app.test_client()
+    users.signed_in(client, "olga", "operator")
+
+    alert_id = _alert_id(post_form(client, "/channels/new", {**FORM, "shelter_guidance": "on"}))
+    bodies = {t.language: t.body for t in _alert(db, alert_id).texts}
+    assert bodies["lv"].startswith(FORM["text_lv"])
+    assert "Jelgavas Valsts ģimnāzija" in bodies["lv"] and "/public/shelters" in bodies["lv"]
+    assert "Jelgavas Valsts ģimnāzija" in bodies["en"]
+
+    plain = _alert_id(post_form(client, "/channels/new", FORM))
+    assert {t.body for t in _alert(db, plain).texts} == {FORM["text_lv"], FORM["text_en"]}
