@@ -143,7 +143,7 @@ def _start_server(database_url: str, instance: Path, workers: int, port: int) ->
     sargs = Path(sys.executable).with_name("sargs")
     process = subprocess.Popen([str(sargs), "web", "--workers", str(workers),
                                 "--bind", f"127.0.0.1:{port}"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                               stdout=subprocess.DEVNULL, stderr=open(instance / "web.log", "wb"))
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -152,7 +152,7 @@ def _start_server(database_url: str, instance: Path, workers: int, port: int) ->
         except requests.ConnectionError:
             time.sleep(0.2)
     process.kill()
-    raise SystemExit("gunicorn did not start: " + process.stderr.read().decode()[-2000:])
+    raise SystemExit("gunicorn did not start: " + (instance / "web.log").read_text()[-2000:])
 
 
 def _signed_in(base: str) -> requests.Session:
@@ -163,7 +163,9 @@ def _signed_in(base: str) -> requests.Session:
                                                  "password": PASSWORD, "csrf_token": token},
                           allow_redirects=False)
     if answer.status_code != 302:
-        raise SystemExit(f"sign-in failed: {answer.status_code}")
+        import re
+        said = " ".join(re.sub(r"<[^>]+>", " ", answer.text.split("<main", 1)[-1]).split())[:300]
+        raise SystemExit(f"sign-in failed: {answer.status_code} {said}")
     return session
 
 
@@ -216,6 +218,7 @@ def main() -> int:
     parser.add_argument("--database-url", help="a scratch database (migrated and filled)")
     parser.add_argument("--sqlite", action="store_true", help="a temporary SQLite file")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs)")
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="sargs-bench-cad-"))
@@ -227,7 +230,10 @@ def main() -> int:
         with _scratch_postgres() as url:
             return run(args, url, folder)
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        if args.keep:
+            print(f"kept {folder}", file=sys.stderr)
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def run(args: argparse.Namespace, database_url: str, folder: Path) -> int:

@@ -163,14 +163,17 @@ def worker_command() -> None:
 @cli.command("web")
 @click.option("--workers", type=int, default=2)
 @click.option("--bind", default=None, help="host:port (default SARGS_HOST:SARGS_PORT)")
-@with_appcontext
-def web_command(workers: int, bind: str | None) -> None:
+@click.pass_obj
+def web_command(info: ScriptInfo, workers: int, bind: str | None) -> None:
     """Web server alone under gunicorn (scale-out on PostgreSQL)."""
     from gunicorn.app.base import BaseApplication
 
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    settings = _state().settings
-    engine = _state().engine
+    # Loaded without pushing an app context: the workers fork from this process, and a
+    # context pushed here would be every request's, so its database session would outlive
+    # each request (holding SQLite's write lock, or a PostgreSQL transaction).
+    app = info.load_app()
+    settings = app.extensions["sargs"].settings
+    engine = app.extensions["sargs"].engine
 
     def post_fork(_server: Any, _worker: Any) -> None:
         # The master opened connections while upgrading the schema; a worker must never
