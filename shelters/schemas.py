@@ -1,5 +1,5 @@
 """Input of the shelter register: a place as a form, the CSV import or the staff API
-gives it, an inspection, and an occupancy count."""
+gives it, an inspection, an occupancy count, and an evacuee registered at the door."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Literal
 from flask_babel import gettext as _
 from pydantic import BaseModel, Field, field_validator
 
+from sargs.channels.contacts import AddressError, normalise_phone
 from sargs.shelters.models import FACILITIES
 
 
@@ -107,3 +108,28 @@ class OccupancyIn(BaseModel):
         if value == 0:
             raise ValueError(_("Give a number of people other than 0."))
         return value
+
+
+class EvacueeIn(BaseModel):
+    """A person (or household) registered in an open shelter: minimal data, all of it
+    optional but the household's size."""
+
+    name: str | None = Field(None, max_length=200)
+    phone: str | None = Field(None, max_length=32)
+    household_size: int = Field(ge=1, le=30)
+    notes: str | None = Field(None, max_length=500)  # needs: medicine, mobility, pets …
+
+    @field_validator("name", "phone", "notes", mode="before")
+    @classmethod
+    def _blank(cls, value: object) -> object:
+        return _blank_to_none(value)
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return normalise_phone(value)
+        except AddressError:
+            raise ValueError(_("A phone number has 6–20 digits, e.g. +371 20000000.")) from None

@@ -238,6 +238,10 @@ def close_shelter(session: Session, shelter: Shelter) -> ShelterOpening:
     shelter.opening = None
     shelter.occupancy = 0
     shelter.occupancy_updated_at = opening.closed_at
+    # Imported here: the evacuees module counts through this one. Closing leaves only
+    # the counts and times of the people registered in the opening.
+    from sargs.shelters.evacuees import anonymise_opening
+    anonymise_opening(session, opening.id)
     session.flush()
     return opening
 
