@@ -9,6 +9,7 @@ import re
 import pytest
 from sqlalchemy import select
 
+from sargs.audit.models import AuditEntry
 from sargs.shelters import evacuees, service
 from sargs.shelters.models import Evacuee, OccupancyChange, Shelter
 from tests.kernel.helpers import page_token
@@ -135,6 +136,10 @@ def test_closing_the_shelter_anonymises_and_keeps_the_counts(db, users, open_she
     # The counts stay.
     assert [c.delta for c in db.scalars(select(OccupancyChange).where(
         OccupancyChange.opening_id == opening_id).order_by(OccupancyChange.id))] == [2, 1, -1]
+    # The audit log only says that the personal fields changed, never what they held.
+    audit = " ".join(f"{e.before} {e.after}" for e in db.scalars(select(AuditEntry)))
+    assert "shelter_evacuee" in " ".join(db.scalars(select(AuditEntry.object_type)))
+    assert "Kalniņa" not in audit and "29123456" not in audit and "ratiņkrēsls" not in audit
     db.rollback()
 
 
