@@ -9,6 +9,7 @@ scheduler and the e-mail intake all call these. Callers commit.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -16,6 +17,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from sargs import clock
@@ -109,26 +111,36 @@ def place(session: Session, lat: float, lon: float) -> tuple[str, str]:
     raise ReportError("lat", _("This place is outside Jelgava city and Jelgava municipality."))
 
 
+class Routing:
+    """The routing table read once (categories × areas → partner, and the municipality's
+    partner), so a page listing many reports asks the database once, not per report."""
+
+    def __init__(self, session: Session) -> None:
+        active = {p.id: p for p in session.scalars(
+            select(CadPartner).where(CadPartner.active.is_(True)))}
+        self.municipality = next((p for p in sorted(active.values(), key=lambda p: p.id)
+                                  if p.for_municipality), None)
+        self.routes: dict[tuple[int, str | None], CadPartner] = {}
+        for route in session.scalars(select(CadRoute)):
+            partner = active.get(route.partner_id)
+            if partner is not None:
+                self.routes[(route.category_id, route.area_code)] = partner
+
+    def partner_for(self, category: CadCategory | None, jurisdiction: str,
+                    area_code: str | None) -> CadPartner | None:
+        """The municipality's partner for a place outside the city, else the route of the
+        category in the report's area, else the category's route anywhere."""
+        if jurisdiction == "municipality" and self.municipality is not None:
+            return self.municipality
+        if category is None:
+            return None
+        return self.routes.get((category.id, area_code)) or self.routes.get((category.id, None))
+
+
 def suggest_partner(session: Session, category: CadCategory | None, jurisdiction: str,
                     area_code: str | None) -> CadPartner | None:
-    """The partner routing picks: the municipality's for a place outside the city, else
-    the route of the category in the report's area, else the category's route anywhere."""
-    if jurisdiction == "municipality":
-        partner = session.scalar(select(CadPartner).where(
-            CadPartner.for_municipality.is_(True), CadPartner.active.is_(True)).limit(1))
-        if partner is not None:
-            return partner
-    if category is None:
-        return None
-    routes = session.scalars(select(CadRoute).where(
-        CadRoute.category_id == category.id,
-        or_(CadRoute.area_code.is_(None), CadRoute.area_code == area_code))).all()
-    routes = sorted(routes, key=lambda r: r.area_code is None)  # the area's own route first
-    for route in routes:
-        partner = session.get(CadPartner, route.partner_id)
-        if partner is not None and partner.active:
-            return partner
-    return None
+    """The partner routing picks for one report."""
+    return Routing(session).partner_for(category, jurisdiction, area_code)
 
 
 def _deadlines(report: CadReport, category: CadCategory | None, settings: Settings) -> None:
@@ -459,6 +471,29 @@ class ReportFilter:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+# The words of a report, as the PostgreSQL index ix_cad_report_words (migration 0007)
+# holds them; the query must spell the expression exactly so the index serves it.
+WORDS_SQL = ("to_tsvector('simple', coalesce(cad_report.title, '') || ' ' || "
+             "coalesce(cad_report.description, '') || ' ' || coalesce(cad_report.address, ''))")
+WORD = re.compile(r"\w+")
+
+
+def _text_matches(session: Session, text: str) -> Any:
+    """Reports whose title, description or address hold ``text``: on PostgreSQL every
+    word as the start of a word (through the full-text index, so a search stays fast with
+    years of reports), on SQLite as a piece of text anywhere (case-insensitive)."""
+    if session.get_bind().dialect.name == "postgresql":
+        words = WORD.findall(text.lower())
+        if not words:
+            return sql_text("false")
+        query = " & ".join(f"{word}:*" for word in words)
+        return sql_text(f"{WORDS_SQL} @@ to_tsquery('simple', :words)").bindparams(words=query)
+    like = f"%{text.lower()}%"
+    return or_(func.lower(CadReport.title).like(like),
+               func.lower(CadReport.description).like(like),
+               func.lower(CadReport.address).like(like))
+
+
 def _filtered(session: Session, settings: Settings, flt: ReportFilter,
               now: datetime) -> Select[Any]:
     query = select(CadReport)
@@ -470,10 +505,7 @@ def _filtered(session: Session, settings: Settings, flt: ReportFilter,
         if number.isdigit():
             query = query.where(CadReport.id == int(number))
         else:
-            like = f"%{text.lower()}%"
-            query = query.where(or_(func.lower(CadReport.title).like(like),
-                                    func.lower(CadReport.description).like(like),
-                                    func.lower(CadReport.address).like(like)))
+            query = query.where(_text_matches(session, text))
     if flt.category:
         query = query.join(CadCategory, CadCategory.id == CadReport.category_id).where(
             CadCategory.code == flt.category)

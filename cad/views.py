@@ -113,8 +113,8 @@ def index() -> Any:
         tab = "new"
     session, cfg, now = db_session(), settings(), clock.now()
     found, total = service.queue(session, cfg, tab, limit=QUEUE_LIMIT, now=now)
-    suggested = {r.id: service.suggest_partner(session, r.category, r.jurisdiction,
-                                               r.area_code)
+    routing = service.Routing(session)
+    suggested = {r.id: routing.partner_for(r.category, r.jurisdiction, r.area_code)
                  for r in found if r.partner is None}
     return render_template(
         "cad/index.html", tab=tab, tabs=QUEUE_TABS, reports=found, total=total,

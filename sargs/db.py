@@ -102,6 +102,19 @@ class ExactDecimal(TypeDecorator[Decimal]):
         return Decimal(value).quantize(self._unit)
 
 
+# Indexes the migrations make by hand for one database only, which the models cannot
+# describe and autogenerate cannot compare (expression indexes): name → why.
+MANUAL_INDEXES = {
+    "ix_cad_report_words": "PostgreSQL full-text search of 8787 reports (migration 0007)",
+}
+
+
+def include_in_autogenerate(obj: Any, name: str | None, type_: str, _reflected: bool,
+                            _compare_to: Any) -> bool:
+    """Alembic's ``include_object``: leave the hand-made indexes alone."""
+    return not (type_ == "index" and name in MANUAL_INDEXES)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
