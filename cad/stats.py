@@ -16,7 +16,8 @@ bounds in UTC (one scan, no per-dialect date functions).
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+import threading
+from collections import Counter, OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from statistics import median
@@ -35,6 +36,7 @@ from sargs.cad.models import (
     CadCategory,
     CadPartner,
     CadReport,
+    CadReportEvent,
 )
 
 MONTHS = tuple(f"{m:02d}" for m in range(1, 13))
@@ -189,6 +191,41 @@ def year_stats(session: Session, zone: ZoneInfo, year: int, month_from: int = 1,
     stats.earlier = _earlier_years(session, zone, year, month_from, month_to, categories,
                                    partners)
     return stats
+
+
+# Figures already counted, by data version: a page asked for again while nothing
+# changed is answered without counting a year of reports again. Per process, small.
+_COUNTED: OrderedDict[tuple[Any, ...], YearStats] = OrderedDict()
+_COUNTED_MAX = 32
+_COUNTED_LOCK = threading.Lock()
+
+
+def data_version(session: Session) -> tuple[Any, ...]:
+    """What changes whenever a figure could: reports added or removed (count, newest id),
+    and every step on a report's timeline (each change the service makes writes one)."""
+    reports = session.execute(select(func.count(), func.max(CadReport.id),
+                                     func.max(CadReport.updated_at))).one()
+    events = session.scalar(select(func.count()).select_from(CadReportEvent))
+    return (str(session.get_bind().url), *reports, events)
+
+
+def year_stats_now(session: Session, zone: ZoneInfo, year: int, month_from: int = 1,
+                   month_to: int = 12) -> YearStats:
+    """:func:`year_stats` as of now, counted again only when the data changed or a minute
+    passed (overdue counts of open reports move with the clock)."""
+    now = clock.now()
+    key = (data_version(session), str(zone), year, month_from, month_to,
+           now.replace(second=0, microsecond=0))
+    with _COUNTED_LOCK:
+        found = _COUNTED.get(key)
+    if found is not None:
+        return found
+    figures = year_stats(session, zone, year, month_from, month_to, now=now)
+    with _COUNTED_LOCK:
+        _COUNTED[key] = figures
+        while len(_COUNTED) > _COUNTED_MAX:
+            _COUNTED.popitem(last=False)
+    return figures
 
 
 def _late(state: str, accepted: datetime | None, closed: datetime | None,

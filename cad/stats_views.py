@@ -147,8 +147,8 @@ def _figures() -> tuple[stats.YearStats, Period, list[int]]:
     session, zone = db_session(), settings().zone
     years = stats.years_with_data(session, zone)
     period = _period(years)
-    figures = stats.year_stats(session, zone, period.year, period.month_from,
-                               period.month_to)
+    figures = stats.year_stats_now(session, zone, period.year, period.month_from,
+                                   period.month_to)
     return figures, period, years
 
 

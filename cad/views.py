@@ -39,7 +39,7 @@ bp = Blueprint("cad", __name__, template_folder="templates", url_prefix="/cad")
 WRITERS = frozenset({"admin", "operator", "commission"})
 staff = roles(*sorted(WRITERS), read=["auditor"])
 PAGE_SIZE = 50
-QUEUE_LIMIT = 200
+QUEUE_LIMIT = 50  # the oldest first: the ones that waited longest
 
 STATE_LABELS = {
     "draft": _l("draft"), "new": _l("new"), "routed": _l("sent to partner"),
@@ -69,10 +69,12 @@ QUEUE_TABS = (("new", _l("New")), ("waiting", _l("With partners")), ("overdue", 
 
 
 def _labels() -> dict[str, Any]:
-    labels = {"state_labels": STATE_LABELS, "channel_labels": CHANNEL_LABELS,
-              "jurisdiction_labels": JURISDICTION_LABELS, "feedback_labels": FEEDBACK_LABELS,
-              "event_labels": EVENT_LABELS, "overdue_labels": OVERDUE_LABELS,
-              "mail_outcome_labels": MAIL_OUTCOME_LABELS}
+    # Translated once per page, not once per table row.
+    labels = {name: {key: str(text) for key, text in table.items()} for name, table in (
+        ("state_labels", STATE_LABELS), ("channel_labels", CHANNEL_LABELS),
+        ("jurisdiction_labels", JURISDICTION_LABELS), ("feedback_labels", FEEDBACK_LABELS),
+        ("event_labels", EVENT_LABELS), ("overdue_labels", OVERDUE_LABELS),
+        ("mail_outcome_labels", MAIL_OUTCOME_LABELS))}
     return {**labels, "labels": labels}
 
 

@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask
-from flask_babel import format_datetime
+from flask_babel import format_datetime, get_timezone
 
 from sargs.auth.access import check_declared
 from sargs.auth.roles import ROLES
+
+# Patterns made of numbers only read the same in every language: formatted directly,
+# since a long table calls this filter a few times per row.
+NUMERIC_PATTERNS = {
+    "yyyy-MM-dd HH:mm": "%Y-%m-%d %H:%M",
+    "dd.MM.yyyy HH:mm": "%d.%m.%Y %H:%M",
+    "dd.MM.yyyy": "%d.%m.%Y",
+    "yyyy-MM-dd": "%Y-%m-%d",
+    "HH:mm": "%H:%M",
+}
 
 
 def _datetime_local(value, fmt: str = "yyyy-MM-dd HH:mm") -> str:  # type: ignore[no-untyped-def]
     if value is None:
         return ""
+    pattern = NUMERIC_PATTERNS.get(fmt)
+    if pattern is not None and isinstance(value, datetime):
+        return value.astimezone(get_timezone()).strftime(pattern)
     return format_datetime(value, fmt)
 
 

@@ -212,3 +212,20 @@ def test_the_xlsx_has_a_sheet_per_table(app, client, users, year_of_reports):
                           "Hydrotechnical structures": 1, "Waste": 1, "Street lighting": 1}
     years = list(book["Year on year"].iter_rows(values_only=True))
     assert years[1][:4] == ("2025", 2, 2, 0) and years[2][:4] == ("2026", 9, 7, 2)
+
+
+def test_the_page_counts_again_once_a_report_changes(app, db, client, users, year_of_reports):
+    """The page keeps what it counted while nothing changes; any change shows at once,
+    even in the same second (the clock here does not move)."""
+    users.signed_in(client, "operator", "operator")
+    _english(client)
+    assert 'data-testid="total">9<' in client.get("/cad/stats?year=2026").get_data(as_text=True)
+    cfg = app.extensions["sargs"].settings
+    made = service.create_report(db, cfg, ReportIn(
+        category="waste", description="Konteiners", address="Pasta iela 3"))
+    db.commit()
+    assert 'data-testid="total">10<' in client.get("/cad/stats?year=2026").get_data(as_text=True)
+    before = stats.year_stats_now(db, cfg.zone, 2026).by_partner.get("zemgale-eko", 0)
+    service.route(db, cfg, made)  # a change that adds no report
+    db.commit()
+    assert stats.year_stats_now(db, cfg.zone, 2026).by_partner["zemgale-eko"] == before + 1
