@@ -107,6 +107,7 @@ class CadReport(Base):
         Index("ix_cad_report_state_created", "state", "created_at"),
         Index("ix_cad_report_created_category", "created_at", "category_id"),
         Index("ix_cad_report_partner_state", "partner_id", "state"),
+        Index("ix_cad_report_category_received", "category_id", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -533,11 +533,19 @@ def _filtered(session: Session, settings: Settings, flt: ReportFilter,
 
 
 def search(session: Session, settings: Settings, flt: ReportFilter,
-           now: datetime | None = None) -> tuple[list[CadReport], int]:
-    """Reports matching ``flt``, newest first, one page of them, and how many match."""
+           now: datetime | None = None, *, count_up_to: int | None = None,
+           ) -> tuple[list[CadReport], int]:
+    """Reports matching ``flt``, newest first, one page of them, and how many match —
+    counted only up to ``count_up_to`` + 1 when given (a person paging through results
+    needs "more than N", and counting every match of a common word costs the most)."""
     now = now or clock.now()
+    query = _filtered(session, settings, flt, now).order_by(None)
+    if count_up_to is not None:
+        query_to_count = query.with_only_columns(CadReport.id).limit(count_up_to + 1)
+    else:
+        query_to_count = query
+    total = session.scalar(select(func.count()).select_from(query_to_count.subquery()))
     query = _filtered(session, settings, flt, now)
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     rows = session.scalars(query.order_by(CadReport.received_at.desc(), CadReport.id.desc())
                            .limit(flt.limit).offset(flt.offset)).unique().all()
     return list(rows), int(total or 0)

@@ -39,6 +39,7 @@ bp = Blueprint("cad", __name__, template_folder="templates", url_prefix="/cad")
 WRITERS = frozenset({"admin", "operator", "commission"})
 staff = roles(*sorted(WRITERS), read=["auditor"])
 PAGE_SIZE = 50
+SEARCH_COUNT_LIMIT = 1000  # beyond this a search says "more than 1000": narrow it down
 QUEUE_LIMIT = 50  # the oldest first: the ones that waited longest
 
 STATE_LABELS = {
@@ -388,13 +389,15 @@ def search() -> Any:
     form = None
     try:
         form = validate(SearchForm, args)
-        found, total = service.search(session, cfg, form.report_filter(), now)
+        found, total = service.search(session, cfg, form.report_filter(), now,
+                                      count_up_to=SEARCH_COUNT_LIMIT)
     except InputError as exc:
         errors = exc.errors
     page = form.page if form else 1
-    pages = max(1, -(-total // PAGE_SIZE))
+    pages = max(1, -(-min(total, SEARCH_COUNT_LIMIT) // PAGE_SIZE))
     return render_template(
         "cad/search.html", values=args, errors=errors, reports=found, total=total,
+        count_limit=SEARCH_COUNT_LIMIT,
         page=page, pages=pages,
         categories=[(c.code, c.name(str(get_locale())))
                     for c in service.categories(session, active_only=False)],
