@@ -7,7 +7,6 @@ Telegram bot call these. Callers commit.
 
 from __future__ import annotations
 
-import heapq
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -327,7 +326,9 @@ class Nearby:
 
 
 # Open shelters are few next to the register: up to this many are ranked from one read.
-OPEN_SCAN_LIMIT = 2000
+# Candidates the database returns beyond the n asked for: its flat distance and the exact
+# one may order close places differently, never by more than a few places.
+CANDIDATES_BEYOND = 8
 
 
 def nearest(session: Session, lat: float, lon: float, n: int = 3) -> tuple[list[Nearby], bool]:
@@ -335,31 +336,31 @@ def nearest(session: Session, lat: float, lon: float, n: int = 3) -> tuple[list[
     first; when none is open, the ``n`` nearest registered places instead. The second
     value says whether the list is of open shelters.
 
-    The open ones are read as points in one query and ranked here; the whole register
-    (or very many open ones) is searched in a box around the point that widens until it
-    holds ``n`` places, so it reads a few rows, not the whole register. Only the places
-    chosen are loaded whole."""
-    points = session.execute(
-        select(Shelter.id, Shelter.lat, Shelter.lon)
-        .where(Shelter.active.is_(True), _real_open_clause(),
-               Shelter.occupancy < Shelter.capacity)
-        .limit(OPEN_SCAN_LIMIT + 1)).all()
-    any_open = bool(points)
-    if any_open and len(points) <= OPEN_SCAN_LIMIT:
-        ranked = _closest(lat, lon, points, n)
-    else:
-        ranked = _nearest_in_boxes(session, lat, lon, n, open_only=any_open)
-    loaded = {s.id: s for s in session.scalars(
-        select(Shelter).where(Shelter.id.in_([shelter_id for _d, shelter_id in ranked])))}
-    return [Nearby(loaded[shelter_id], round(d), any_open) for d, shelter_id in ranked], any_open
-
-
-def _closest(lat: float, lon: float, points: Any, n: int) -> list[tuple[float, int]]:
-    """Candidates by a flat approximation (cheap), then the few ranked exactly."""
+    The database ranks the open ones by a flat approximation of distance and returns a
+    few more than ``n``, ranked here exactly: one query. With none open, the register is
+    searched in a box around the point that widens until it holds ``n`` places."""
     cos_lat = math.cos(math.radians(lat))
-    candidates = heapq.nsmallest(
-        n + 8, points, key=lambda p: (p.lat - lat) ** 2 + ((p.lon - lon) * cos_lat) ** 2)
-    return sorted((distance_m(lat, lon, p.lat, p.lon), p.id) for p in candidates)[:n]
+    flat = ((Shelter.lat - lat) * (Shelter.lat - lat)
+            + (Shelter.lon - lon) * cos_lat * (Shelter.lon - lon) * cos_lat)
+    candidates = session.scalars(_open_with_places(select(Shelter)).order_by(flat)
+                                 .limit(n + CANDIDATES_BEYOND)).unique().all()
+    if candidates:
+        ranked = sorted(((distance_m(lat, lon, s.lat, s.lon), s.id, s) for s in candidates),
+                        key=lambda found: found[:2])[:n]
+        return [Nearby(shelter, round(d), True) for d, _id, shelter in ranked], True
+    found = _nearest_in_boxes(session, lat, lon, n, open_only=False)
+    loaded = {s.id: s for s in session.scalars(
+        select(Shelter).where(Shelter.id.in_([shelter_id for _d, shelter_id in found])))}
+    return [Nearby(loaded[shelter_id], round(d), False) for d, shelter_id in found], False
+
+
+def _open_with_places(query: Any) -> Any:
+    """``query`` of shelters narrowed to those open in a real activation with a free
+    place (the same rule as :func:`_real_open_clause`, by joins the indexes serve)."""
+    return (query.join(ShelterOpening, ShelterOpening.id == Shelter.opening_id)
+            .join(Activation, Activation.id == ShelterOpening.activation_id)
+            .where(Activation.is_exercise.is_(False), Shelter.active.is_(True),
+                   Shelter.occupancy < Shelter.capacity))
 
 
 def _nearest_in_boxes(session: Session, lat: float, lon: float, n: int, *,
@@ -372,7 +373,7 @@ def _nearest_in_boxes(session: Session, lat: float, lon: float, n: int, *,
             Shelter.lat.between(lat - half, lat + half),
             Shelter.lon.between(lon - half / cos_lat, lon + half / cos_lat))
         if open_only:
-            query = query.where(_real_open_clause(), Shelter.occupancy < Shelter.capacity)
+            query = _open_with_places(query)
         rows = session.execute(query).all()
         # Only places within the box's inscribed circle are surely nearer than any outside.
         within = [(distance_m(lat, lon, r.lat, r.lon), r.id) for r in rows]
