@@ -19,30 +19,24 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
-import secrets
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import requests
-from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.engine import make_url
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 if str(REPOSITORY) not in sys.path:
     sys.path.insert(0, str(REPOSITORY))
 
+from bench import served  # noqa: E402
 from sargs.app import create_app  # noqa: E402
 from sargs.auth import service as auth  # noqa: E402
 from sargs.cad.models import CadCategory, CadReport, CadRoute  # noqa: E402
@@ -59,27 +53,6 @@ STREETS = ["Lielā iela", "Katoļu iela", "Rīgas iela", "Pasta iela", "Zemgales
 # Roughly Jelgava city's extent; the bench needs no exact outline.
 LAT_RANGE = (56.625, 56.675)
 LON_RANGE = (23.68, 23.78)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def _scratch_postgres() -> Any:
-    admin = create_engine("postgresql+psycopg://postgres@127.0.0.1/postgres",
-                          isolation_level="AUTOCOMMIT")
-    name = f"sargs_bench_cad_{secrets.token_hex(4)}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def seed(app: Any, count: int, now: datetime, rng: random.Random) -> float:
@@ -134,25 +107,6 @@ def seed(app: Any, count: int, now: datetime, rng: random.Random) -> float:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("ANALYZE cad_report"))
     return time.perf_counter() - started
-
-
-def _start_server(database_url: str, instance: Path, workers: int, port: int) -> Any:
-    env = {**os.environ, "SARGS_DATABASE_URL": database_url, "SARGS_INSTANCE_PATH": str(instance),
-           "SARGS_SECRET_KEY": "bench-secret", "SARGS_FEED_URLS": "", "SARGS_LOG_LEVEL": "WARNING",
-           "SARGS_LOGIN_RATE_LIMIT": "10000 per minute", "SARGS_MODE": "test"}
-    sargs = Path(sys.executable).with_name("sargs")
-    process = subprocess.Popen([str(sargs), "web", "--workers", str(workers),
-                                "--bind", f"127.0.0.1:{port}"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=open(instance / "web.log", "wb"))
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code < 600:
-                return process
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit("gunicorn did not start: " + (instance / "web.log").read_text()[-2000:])
 
 
 def _signed_in(base: str) -> requests.Session:
@@ -214,38 +168,22 @@ def main() -> int:
     parser.add_argument("--reports", type=int, default=100_000)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=10.0, help="per page")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
-    parser.add_argument("--database-url", help="a scratch database (migrated and filled)")
-    parser.add_argument("--sqlite", action="store_true", help="a temporary SQLite file")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs)")
+    served.add_database_options(parser)
     args = parser.parse_args()
-
-    folder = Path(tempfile.mkdtemp(prefix="sargs-bench-cad-"))
-    try:
-        if args.database_url:
-            return run(args, args.database_url, folder)
-        if args.sqlite:
-            return run(args, f"sqlite:///{folder / 'bench.db'}", folder)
-        with _scratch_postgres() as url:
-            return run(args, url, folder)
-    finally:
-        if args.keep:
-            print(f"kept {folder}", file=sys.stderr)
-        else:
-            shutil.rmtree(folder, ignore_errors=True)
+    return served.run_on_database(args, "sargs-bench-cad-", run)
 
 
 def run(args: argparse.Namespace, database_url: str, folder: Path) -> int:
     rng = random.Random(8787)
     now = datetime.now(UTC)
     settings = load_settings(mode="test", database_url=database_url, instance_path=folder,
-                             secret_key="bench-secret", feed_urls=[])
+                             secret_key=served.SECRET_KEY, feed_urls=[])
     app = create_app(settings)
     seed_s = seed(app, args.reports, now, rng)
     app.extensions["sargs"].engine.dispose()
-    port = _free_port()
-    server = _start_server(database_url, folder, args.workers, port)
+    port = served.free_port()
+    server = served.start_server(database_url, folder, args.workers, port)
     base = f"http://127.0.0.1:{port}"
     year = now.year - 1
     categories = ["", "streets", "animals", "waste", "lighting"]

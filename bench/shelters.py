@@ -23,10 +23,8 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from datetime import UTC, datetime
@@ -42,7 +40,7 @@ REPOSITORY = Path(__file__).resolve().parent.parent
 if str(REPOSITORY) not in sys.path:
     sys.path.insert(0, str(REPOSITORY))
 
-from bench.cad import _free_port, _scratch_postgres, _start_server  # noqa: E402
+from bench import served  # noqa: E402
 from sargs.activations.schemas import ActivationOpen  # noqa: E402
 from sargs.activations.service import open_activation  # noqa: E402
 from sargs.app import create_app  # noqa: E402
@@ -190,12 +188,6 @@ def hammer(base: str, points: list[tuple[float, float]], clients: int,
             "per_s": round(len(latencies) / elapsed, 1)}
 
 
-def _first_error(log: str) -> str:
-    """The server's first traceback, where its errors start."""
-    start = log.find("Traceback")
-    return log[start:start + 4000] if start >= 0 else log[-2000:]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--places", type=int, default=10_000)
@@ -203,28 +195,16 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=2000, help="service calls timed")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
-    parser.add_argument("--database-url", help="a scratch database (migrated and filled)")
-    parser.add_argument("--sqlite", action="store_true", help="a temporary SQLite file")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    served.add_database_options(parser)
     args = parser.parse_args()
-
-    folder = Path(tempfile.mkdtemp(prefix="sargs-bench-shelters-"))
-    try:
-        if args.database_url:
-            return run(args, args.database_url, folder)
-        if args.sqlite:
-            return run(args, f"sqlite:///{folder / 'bench.db'}", folder)
-        with _scratch_postgres() as url:
-            return run(args, url, folder)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    return served.run_on_database(args, "sargs-bench-shelters-", run)
 
 
 def run(args: argparse.Namespace, database_url: str, folder: Path) -> int:
     rng = random.Random(2025)
     settings = load_settings(mode="test", database_url=database_url, instance_path=folder,
-                             secret_key="bench-secret", feed_urls=[])
+                             secret_key=served.SECRET_KEY, feed_urls=[])
     app = create_app(settings)
     seed_s = seed(app, args.places, args.open_share, rng)
     points = _points(rng, args.calls)
@@ -234,16 +214,16 @@ def run(args: argparse.Namespace, database_url: str, folder: Path) -> int:
                                "seed_s": round(seed_s, 1)}
     results["service"] = time_service(app, points)
     app.extensions["sargs"].engine.dispose()
-    port = _free_port()
-    server = _start_server(database_url, folder, args.workers, port)
+    port = served.free_port()
+    server = served.start_server(database_url, folder, args.workers, port)
     try:
         results["endpoint"] = hammer(f"http://127.0.0.1:{port}", points, args.clients,
                                      args.seconds)
     finally:
         server.terminate()
-        _stderr, errors_text = server.communicate(timeout=60)
+        server.wait(timeout=60)
     if results["endpoint"]["errors"]:
-        print(_first_error(errors_text.decode(errors="replace")), file=sys.stderr)
+        print(served.first_error(folder / "web.log"), file=sys.stderr)
     if args.json:
         print(json.dumps(results))
         return 0

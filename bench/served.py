@@ -1,0 +1,100 @@
+"""What the benches of served pages share: a scratch database (PostgreSQL by default),
+`sargs web` (gunicorn) started on it on a free port, and the choice between them from the
+command line."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import requests
+from sqlalchemy import create_engine, text
+
+SECRET_KEY = "bench-secret"
+
+
+def add_database_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument("--database-url", help="a scratch database (migrated and filled)")
+    parser.add_argument("--sqlite", action="store_true", help="a temporary SQLite file")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs)")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def scratch_postgres() -> Iterator[str]:
+    """A database made for the run as user postgres on 127.0.0.1, dropped after it."""
+    admin = create_engine("postgresql+psycopg://postgres@127.0.0.1/postgres",
+                          isolation_level="AUTOCOMMIT")
+    name = f"sargs_bench_{secrets.token_hex(4)}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def run_on_database(args: argparse.Namespace, prefix: str,
+                    run: Callable[[argparse.Namespace, str, Path], int]) -> int:
+    """``run(args, database_url, folder)`` on the database the options chose, in a
+    temporary folder (kept with --keep, for the server's log)."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        if args.database_url:
+            return run(args, args.database_url, folder)
+        if args.sqlite:
+            return run(args, f"sqlite:///{folder / 'bench.db'}", folder)
+        with scratch_postgres() as url:
+            return run(args, url, folder)
+    finally:
+        if args.keep:
+            print(f"kept {folder}", file=sys.stderr)
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def start_server(database_url: str, instance: Path, workers: int, port: int) -> Any:
+    """`sargs web` on 127.0.0.1:``port``, once it answers; its log is instance/web.log."""
+    env = {**os.environ, "SARGS_DATABASE_URL": database_url, "SARGS_INSTANCE_PATH": str(instance),
+           "SARGS_SECRET_KEY": SECRET_KEY, "SARGS_FEED_URLS": "", "SARGS_LOG_LEVEL": "WARNING",
+           "SARGS_LOGIN_RATE_LIMIT": "10000 per minute", "SARGS_MODE": "test"}
+    sargs = Path(sys.executable).with_name("sargs")
+    with open(instance / "web.log", "wb") as log:
+        process = subprocess.Popen([str(sargs), "web", "--workers", str(workers),
+                                    "--bind", f"127.0.0.1:{port}"], env=env,
+                                   stdout=subprocess.DEVNULL, stderr=log)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code < 600:
+                return process
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit("gunicorn did not start: " + first_error(instance / "web.log"))
+
+
+def first_error(log: Path) -> str:
+    """The first traceback in a server log, or its end."""
+    content = log.read_text(errors="replace") if log.exists() else ""
+    start = content.find("Traceback")
+    return content[start:start + 4000] if start >= 0 else content[-2000:]
