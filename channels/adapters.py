@@ -27,6 +27,8 @@ class Outgoing:
     expires_in_s: int | None  # e.g. Twilio's ValidityPeriod
     # Staff must acknowledge: Telegram adds a button, a call asks for key 1 (channels/acks.py).
     ack_required: bool = False
+    # A resident who subscribed themselves: their e-mail links to their data (unsubscribe).
+    subscriber: bool = False
 
 
 class RetryableError(Exception):

@@ -201,6 +201,7 @@ class Dispatcher:
             level=alert.level, expires_in_s=expires_in,
             # Staff are asked to acknowledge; residents reached by the same alert are not.
             ack_required=alert.ack_required and row.contact_id not in residents,
+            subscriber=row.contact_id in residents,
         )
         return Claimed(message, attempts, alert.id, row.contact_id)
 
@@ -381,11 +382,13 @@ def _alert(session: Session, alert_id: int, seen: dict[int, Alert] | None) -> Al
 
 def _residents(session: Session, rows: list[Any],
                alerts_seen: dict[int, Alert] | None = None) -> frozenset[int]:
-    """Which of the rows' contacts are residents who subscribed themselves, where
-    the row's alert asks for acknowledgement (the only time it matters)."""
+    """Which of the rows' contacts are residents who subscribed themselves, where it
+    matters: the row's alert asks for acknowledgement (residents are not asked), or the
+    row is an e-mail (only a subscriber's carries the link to their data)."""
     asking = {alert_id for alert_id in {row.alert_id for row in rows}
               if _alert(session, alert_id, alerts_seen).ack_required}
-    ids = {row.contact_id for row in rows if row.alert_id in asking and row.contact_id is not None}
+    ids = {row.contact_id for row in rows if row.contact_id is not None
+           and (row.alert_id in asking or row.channel == "email")}
     if not ids:
         return frozenset()
     return frozenset(session.scalars(select(Contact.id).where(

@@ -122,9 +122,10 @@ class EmailAdapter:
         return smtp
 
     def send(self, message: Outgoing) -> str:
-        # Alerts carry the resident's unsubscribe link; a mail without a ledger row
-        # (delivery id 0: a subscription's confirmation) does not.
-        link = self.unsubscribe_link(message.address) if message.delivery_id else None
+        # Alerts to subscribers carry their unsubscribe link; staff, partners, reporters
+        # told of their report, and mails without a ledger row (a subscription's
+        # confirmation) do not: they have no subscription to leave.
+        link = self.unsubscribe_link(message.address) if message.subscriber else None
         mail = build_message(message, self.sender, link)
         try:
             smtp = self._connect()

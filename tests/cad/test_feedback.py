@@ -119,6 +119,9 @@ def test_an_english_reporter_reads_english_in_the_inbox(wiring, mail):
     assert received["subject"] == f"Your report no. {number} (Streets and sidewalks) was resolved."
     assert NOTE in received["text"] and "Lielā iela 11" in received["text"]
     assert received["message"]["Message-ID"] == rows["john@example.org"].provider_id
+    # A reporter has no alert subscription to leave: no unsubscribe link or header.
+    assert "List-Unsubscribe" not in received["message"]
+    assert "/subscribe/" not in (received["html"] or "")
 
 
 def test_a_report_rejected_by_the_operator_is_told_over_telegram(wiring, telegram):
