@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -45,6 +44,7 @@ from sargs import clock
 from sargs.areas import service as areas
 from sargs.cad import service
 from sargs.cad.models import REPORT_CHANNELS, CadCategory, CadPartner, CadReport, CadReportEvent
+from sargs.csv_import import ImportRefused, Problem, decode, delimiter
 from sargs.settings import Settings
 
 COLUMNS = ("received_at", "channel", "category", "partner", "jurisdiction", "address", "lat",
@@ -54,36 +54,6 @@ STATES = ("resolved", "rejected", "open")
 LOCAL_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M:%S",
                  "%d.%m.%Y", "%Y-%m-%d")
 MAX_TEXT = {"address": 300, "description": 20_000}
-
-
-@dataclass(frozen=True)
-class Problem:
-    line: int  # in the file, the header being line 1
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}, {self.field}: {self.message}"
-
-
-class ImportRefused(ValueError):
-    """The file was not imported; ``problems`` says where and why."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        super().__init__("; ".join(map(str, problems)))
-        self.problems = problems
-
-
-def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise ImportRefused([Problem(line, "file", "not UTF-8 text")]) from None
-
-
-def _delimiter(header: str) -> str:
-    return ";" if header.count(";") > header.count(",") else ","
 
 
 def parse_time(text: str, settings: Settings) -> datetime:
@@ -109,9 +79,8 @@ def parse_time(text: str, settings: Settings) -> datetime:
 def import_csv(session: Session, settings: Settings, data: bytes, *,
                source: str = "CSV") -> int:
     """Store every report of the file, or none; returns how many were stored."""
-    text = _decode(data)
-    first_line = text.split("\n", 1)[0]
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first_line))
+    text = decode(data)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter(text))
     try:
         header = [name.strip().lower() for name in next(reader)]
     except StopIteration:

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from sargs import clock
 from sargs.cad.models import CadReport
-from sargs.channels.adapters import Outgoing, PermanentError, RetryableError
+from sargs.channels.adapters import PermanentError, RetryableError
 from sargs.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -98,6 +98,7 @@ def send_assignment(session: Session, settings: Settings, report: CadReport) -> 
     """E-mail the report to its partner; the outcome goes on the report's timeline."""
     from sargs.cad.service import Who, _event
     from sargs.channels.email import EmailAdapter
+    from sargs.channels.email_subscriptions import mail_sender
 
     partner = report.partner
     system = Who("system", "Sargs")
@@ -107,11 +108,9 @@ def send_assignment(session: Session, settings: Settings, report: CadReport) -> 
     if not settings.smtp_url:
         _event(session, report, "partner_mail", system, outcome="not_configured")
         return False
-    message = Outgoing(delivery_id=0, channel="email", address=partner.email, language="lv",
-                       text=assignment_text(settings, report), cap_status="Actual", level=None,
-                       expires_in_s=None)
+    send_mail = mail_sender(EmailAdapter(settings))
     try:
-        message_id = EmailAdapter(settings).send(message)
+        message_id = send_mail(partner.email, "lv", assignment_text(settings, report))
     except (RetryableError, PermanentError) as exc:
         log.warning("report %s: the partner's e-mail failed: %s", report.id, type(exc).__name__)
         _event(session, report, "partner_mail", system, outcome="failed")

@@ -10,17 +10,10 @@ from typing import Literal
 from flask_babel import gettext as _
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from sargs.web.forms import FieldError
+from sargs.web.forms import FieldError, blank_to_none
 
 PHONE = re.compile(r"^\+?[0-9 ()-]{6,20}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-def _blank_to_none(value: object) -> object:
-    if isinstance(value, str):
-        value = value.strip()
-        return value or None
-    return value
 
 
 class ReportIn(BaseModel):
@@ -49,7 +42,7 @@ class ReportIn(BaseModel):
                      mode="before")
     @classmethod
     def _blank(cls, value: object) -> object:
-        return _blank_to_none(value)
+        return blank_to_none(value)
 
     @field_validator("description", "title", "address", mode="before")
     @classmethod
@@ -103,7 +96,7 @@ class PartnerAction(BaseModel):
     @field_validator("planned_for", mode="before")
     @classmethod
     def _blank(cls, value: object) -> object:
-        return _blank_to_none(value)
+        return blank_to_none(value)
 
     @field_validator("note", mode="before")
     @classmethod

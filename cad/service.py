@@ -539,13 +539,11 @@ def search(session: Session, settings: Settings, flt: ReportFilter,
     counted only up to ``count_up_to`` + 1 when given (a person paging through results
     needs "more than N", and counting every match of a common word costs the most)."""
     now = now or clock.now()
-    query = _filtered(session, settings, flt, now).order_by(None)
-    if count_up_to is not None:
-        query_to_count = query.with_only_columns(CadReport.id).limit(count_up_to + 1)
-    else:
-        query_to_count = query
-    total = session.scalar(select(func.count()).select_from(query_to_count.subquery()))
     query = _filtered(session, settings, flt, now)
+    to_count = query.with_only_columns(CadReport.id)
+    if count_up_to is not None:
+        to_count = to_count.limit(count_up_to + 1)
+    total = session.scalar(select(func.count()).select_from(to_count.subquery()))
     rows = session.scalars(query.order_by(CadReport.received_at.desc(), CadReport.id.desc())
                            .limit(flt.limit).offset(flt.offset)).unique().all()
     return list(rows), int(total or 0)

@@ -75,7 +75,7 @@ MANAGE_TEXTS = {
            "{url}\n\nIf you did not ask for this, do nothing."),
 }
 
-SendMail = Callable[[str, str, str], None]  # (address, language, text)
+SendMail = Callable[[str, str, str], object]  # (address, language, text) → the Message-ID
 
 
 def email_of(raw: str) -> str:
@@ -121,8 +121,8 @@ def mail_sender(adapter: Adapter) -> SendMail:
     """A ``send_mail`` that hands the mail straight to the e-mail adapter. Not an alert:
     no ledger row (delivery id 0), and so no unsubscribe link either."""
 
-    def send(email: str, language: str, text: str) -> None:
-        adapter.send(Outgoing(
+    def send(email: str, language: str, text: str) -> str:
+        return adapter.send(Outgoing(
             delivery_id=0, channel="email", address=email, language=language, text=text,
             cap_status="Actual", level=None, expires_in_s=None,
         ))

@@ -12,12 +12,9 @@ from sargs import clock
 from sargs.auth.schemas import TotpForm
 from sargs.channels.models import CHANNELS, DELIVERY_STATES
 from sargs.context import settings
+from sargs.web.forms import blank_to_none
 
 TEXT_MAX = 1600
-
-
-def _blank_to_none(value: object) -> object:
-    return None if isinstance(value, str) and not value.strip() else value
 
 
 class ManualAlertForm(BaseModel):
@@ -38,7 +35,7 @@ class ManualAlertForm(BaseModel):
     @field_validator("activation_id", "expires_at", mode="before")
     @classmethod
     def _blank(cls, value: object) -> object:
-        return _blank_to_none(value)
+        return blank_to_none(value)
 
     @field_validator("text_lv")
     @classmethod

@@ -24,7 +24,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from sargs.cad.importer import ImportRefused, Problem, _decode, _delimiter
+from sargs.csv_import import ImportRefused, Problem, decode, delimiter
 from sargs.shelters import service
 from sargs.shelters.models import Shelter
 from sargs.shelters.schemas import ShelterIn
@@ -107,9 +107,8 @@ def _values(record: dict[str, str], existing: Shelter | None) -> dict[str, Any]:
 
 def import_csv(session: Session, data: bytes) -> tuple[int, int]:
     """Store every place of the file, or none; returns (added, updated)."""
-    text = _decode(data)
-    reader = csv.reader(io.StringIO(text, newline=""),
-                        delimiter=_delimiter(text.split("\n", 1)[0]))
+    text = decode(data)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter(text))
     header = _header(reader)
     known = {_key(s.name, s.address): s for s in service.list_shelters(session, active_only=False)}
     problems: list[Problem] = []

@@ -11,13 +11,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from sargs.channels.contacts import AddressError, normalise_phone
 from sargs.shelters.models import FACILITIES
-
-
-def _blank_to_none(value: object) -> object:
-    if isinstance(value, str):
-        value = value.strip()
-        return value or None
-    return value
+from sargs.web.forms import blank_to_none
 
 
 class ShelterIn(BaseModel):
@@ -53,7 +47,7 @@ class ShelterIn(BaseModel):
                      mode="before")
     @classmethod
     def _blank(cls, value: object) -> object:
-        return _blank_to_none(value)
+        return blank_to_none(value)
 
     @field_validator("name", "address", "owner", "manager", "responsible_name",
                      "responsible_phone", "responsible_email", "key_holder_name",
@@ -94,7 +88,7 @@ class DefectIn(BaseModel):
     @field_validator("due_on", mode="before")
     @classmethod
     def _blank(cls, value: object) -> object:
-        return _blank_to_none(value)
+        return blank_to_none(value)
 
 
 class OccupancyIn(BaseModel):
@@ -122,7 +116,7 @@ class EvacueeIn(BaseModel):
     @field_validator("name", "phone", "notes", mode="before")
     @classmethod
     def _blank(cls, value: object) -> object:
-        return _blank_to_none(value)
+        return blank_to_none(value)
 
     @field_validator("phone")
     @classmethod

@@ -10,16 +10,13 @@ from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from sargs.channels.models import CHANNELS
 from sargs.warnings.cap import TYPE_CODES
 from sargs.warnings.policies import PolicyInput
+from sargs.web.forms import blank_to_none
 
 LIST_STATES = ("active", "ended", "expired", "all")
 
 
 class WarningFilter(BaseModel):
     state: Literal["active", "ended", "expired", "all"] = "active"
-
-
-def _blank_to_none(value: object) -> object:
-    return None if isinstance(value, str) and not value.strip() else value
 
 
 def _known_channels(value: list[str]) -> list[str]:
@@ -51,7 +48,7 @@ class PolicyForm(BaseModel):
     @field_validator("awareness_type", "area", "ack_minutes", "ack_rounds", mode="before")
     @classmethod
     def _blank(cls, value: object) -> object:
-        return _blank_to_none(value)
+        return blank_to_none(value)
 
     @field_validator("name")
     @classmethod

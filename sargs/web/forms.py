@@ -19,6 +19,15 @@ from werkzeug.datastructures import MultiDict
 M = TypeVar("M", bound=BaseModel)
 
 
+def blank_to_none(value: object) -> object:
+    """A form's empty or blank field is "not given" (for a ``mode="before"`` validator);
+    other text is stripped."""
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value
+
+
 class FieldError(ValueError):
     """A model-level check that names the field it is about: raised from a pydantic
     ``model_validator``, it is reported on ``field`` rather than on the whole form."""
