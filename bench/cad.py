@@ -20,9 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import statistics
 import sys
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -128,39 +126,7 @@ def hammer(base: str, paths: list[str], clients: int, seconds: float) -> dict[st
     sessions = [_signed_in(base) for _ in range(clients)]
     for path in paths[:3]:  # warm the workers' caches and connections
         sessions[0].get(base + path)
-    latencies: list[float] = []
-    errors = [0]
-    lock = threading.Lock()
-    stop_at = time.perf_counter() + seconds
-
-    def client(index: int) -> None:
-        session, mine, turn = sessions[index], [], index
-        while time.perf_counter() < stop_at:
-            path = paths[turn % len(paths)]
-            turn += 1
-            started = time.perf_counter()
-            answer = session.get(base + path)
-            mine.append(time.perf_counter() - started)
-            if answer.status_code != 200:
-                with lock:
-                    errors[0] += 1
-        with lock:
-            latencies.extend(mine)
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
-    ordered = sorted(latencies)
-    return {
-        "requests": len(ordered), "errors": errors[0],
-        "p50_ms": round(statistics.median(ordered) * 1000, 1),
-        "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))] * 1000, 1),
-        "per_s": round(len(ordered) / elapsed, 1),
-    }
+    return served.hammer(sessions, [base + path for path in paths], seconds)
 
 
 def main() -> int:

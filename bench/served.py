@@ -9,9 +9,11 @@ import os
 import secrets
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -98,3 +100,52 @@ def first_error(log: Path) -> str:
     content = log.read_text(errors="replace") if log.exists() else ""
     start = content.find("Traceback")
     return content[start:start + 4000] if start >= 0 else content[-2000:]
+
+
+def percentiles(latencies: list[float]) -> dict[str, float]:
+    """p50 and p95 of ``latencies`` (seconds) in milliseconds."""
+    ordered = sorted(latencies)
+    return {"p50_ms": round(statistics.median(ordered) * 1000, 2),
+            "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))] * 1000, 2)}
+
+
+def hammer(sessions: list[requests.Session], urls: list[str], seconds: float, *,
+           stagger: int = 1) -> dict[str, Any]:
+    """Each session asks for ``urls`` in turn (client i starting at i × ``stagger``) without
+    pause for ``seconds``: requests, errors, answers refused by the rate limit (429),
+    p50 / p95 and requests a second."""
+    latencies: list[float] = []
+    failures = {"errors": 0, "limited": 0}
+    lock = threading.Lock()
+    stop_at = time.perf_counter() + seconds
+
+    def client(index: int) -> None:
+        session, mine, turn = sessions[index], [], index * stagger
+        while time.perf_counter() < stop_at:
+            url = urls[turn % len(urls)]
+            turn += 1
+            started = time.perf_counter()
+            try:
+                answer = session.get(url, timeout=30)
+            except requests.RequestException:
+                with lock:
+                    failures["errors"] += 1
+                continue
+            mine.append(time.perf_counter() - started)
+            if answer.status_code != 200:
+                with lock:
+                    failures["limited" if answer.status_code == 429 else "errors"] += 1
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(len(sessions))]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    for session in sessions:  # idle keep-alive connections would hold gunicorn's shutdown
+        session.close()
+    return {"requests": len(latencies), **failures, **percentiles(latencies),
+            "per_s": round(len(latencies) / elapsed, 1)}

@@ -23,9 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import statistics
 import sys
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -108,12 +106,6 @@ def seed(app: Any, count: int, open_share: float, rng: random.Random) -> float:
     return time.perf_counter() - started
 
 
-def _summary(latencies: list[float]) -> dict[str, float]:
-    ordered = sorted(latencies)
-    return {"p50_ms": round(statistics.median(ordered) * 1000, 2),
-            "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))] * 1000, 2)}
-
-
 def time_service(app: Any, points: list[tuple[float, float]]) -> dict[str, Any]:
     """The service call alone, on one session, as the API and the bot make it."""
     latencies = []
@@ -125,7 +117,7 @@ def time_service(app: Any, points: list[tuple[float, float]]) -> dict[str, Any]:
             service.nearest(session, lat, lon, 3)
             latencies.append(time.perf_counter() - started)
             session.rollback()
-    return {"calls": len(latencies), **_summary(latencies)}
+    return {"calls": len(latencies), **served.percentiles(latencies)}
 
 
 class _FromAddress(HTTPAdapter):
@@ -151,41 +143,7 @@ def hammer(base: str, points: list[tuple[float, float]], clients: int,
             for lat, lon in points]
     for url in urls[:5]:
         sessions[0].get(url)
-    latencies: list[float] = []
-    failures = {"errors": 0, "limited": 0}
-    lock = threading.Lock()
-    stop_at = time.perf_counter() + seconds
-
-    def client(index: int) -> None:
-        session, mine, turn = sessions[index], [], index * 97
-        while time.perf_counter() < stop_at:
-            url = urls[turn % len(urls)]
-            turn += 1
-            started = time.perf_counter()
-            try:
-                answer = session.get(url, timeout=30)
-            except requests.RequestException:
-                with lock:
-                    failures["errors"] += 1
-                continue
-            mine.append(time.perf_counter() - started)
-            if answer.status_code != 200:
-                with lock:
-                    failures["limited" if answer.status_code == 429 else "errors"] += 1
-        with lock:
-            latencies.extend(mine)
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
-    for session in sessions:  # idle keep-alive connections would hold gunicorn's shutdown
-        session.close()
-    return {"requests": len(latencies), **failures, **_summary(latencies),
-            "per_s": round(len(latencies) / elapsed, 1)}
+    return served.hammer(sessions, urls, seconds, stagger=97)
 
 
 def main() -> int:
