@@ -29,6 +29,8 @@ class Outgoing:
     ack_required: bool = False
     # A resident who subscribed themselves: their e-mail links to their data (unsubscribe).
     subscriber: bool = False
+    # What the alert answers to (e.g. "callout:12"): Telegram may add reply buttons for it.
+    source_ref: str | None = None
 
 
 class RetryableError(Exception):

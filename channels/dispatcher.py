@@ -201,7 +201,7 @@ class Dispatcher:
             level=alert.level, expires_in_s=expires_in,
             # Staff are asked to acknowledge; residents reached by the same alert are not.
             ack_required=alert.ack_required and row.contact_id not in residents,
-            subscriber=row.contact_id in residents,
+            subscriber=row.contact_id in residents, source_ref=alert.source_ref,
         )
         return Claimed(message, attempts, alert.id, row.contact_id)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -39,6 +39,29 @@ def ack_button(message: Outgoing) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup([[InlineKeyboardButton(
         acks.text("button", message.language),
         callback_data=acks.callback_data(message.delivery_id))]])
+
+
+# Reply buttons other domains put under their messages, by the alert's source_ref
+# prefix ("callout" → a call-out's "yes" / "no"): (source_ref, language) → rows of
+# (label, callback data).
+KeyboardMaker = Callable[[str, str], list[list[tuple[str, str]]] | None]
+_keyboards: dict[str, KeyboardMaker] = {}
+
+
+def register_keyboard(prefix: str, maker: KeyboardMaker) -> None:
+    _keyboards[prefix] = maker
+
+
+def reply_keyboard(message: Outgoing) -> InlineKeyboardMarkup | None:
+    """The buttons of the domain that sent the message, if it registered any."""
+    if not message.source_ref:
+        return None
+    maker = _keyboards.get(message.source_ref.split(":", 1)[0])
+    rows = maker(message.source_ref, message.language) if maker is not None else None
+    if not rows:
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data)
+                                  for label, data in row] for row in rows])
 
 
 class TelegramAdapter:
@@ -81,7 +104,7 @@ class TelegramAdapter:
 
     async def _send(self, message: Outgoing) -> str:
         request: dict[str, Any] = {"chat_id": int(message.address), "text": message.text}
-        button = ack_button(message)
+        button = ack_button(message) or reply_keyboard(message)
         if button is not None:
             request["reply_markup"] = button.to_dict()
         try:

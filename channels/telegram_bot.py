@@ -19,6 +19,7 @@ The functions do not commit: one update, one transaction, the caller's.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -209,6 +210,49 @@ class Answer:
     messages: list[Message] = field(default_factory=list)
     callback_text: str | None = None
     keyboard: tuple[tuple[Button, ...], ...] | None = None
+
+
+# --- what other domains add to the bot -----------------------------------------
+
+# A domain's handler answers one update it recognises, or None to pass it on.
+UpdateHandler = Callable[[Session, Incoming, str], "Answer | None"]
+_commands: dict[str, UpdateHandler] = {}
+_start_payloads: list[tuple[str, UpdateHandler]] = []
+_buttons: list[tuple[str, UpdateHandler]] = []
+
+
+def register_command(names: tuple[str, ...], handler: UpdateHandler) -> None:
+    """Answer the commands ``names`` (without the slash) with ``handler``."""
+    for name in names:
+        _commands[name.lower()] = handler
+
+
+def register_start_payload(prefix: str, handler: UpdateHandler) -> None:
+    """Answer a deep link ``/start <prefix>…`` with ``handler`` (e.g. a volunteer
+    linking their chat from the portal)."""
+    if all(known != prefix for known, _h in _start_payloads):
+        _start_payloads.append((prefix, handler))
+
+
+def register_button(prefix: str, handler: UpdateHandler) -> None:
+    """Answer pressed buttons whose data starts with ``prefix`` (e.g. a call-out's
+    "yes" and "no")."""
+    if all(known != prefix for known, _h in _buttons):
+        _buttons.append((prefix, handler))
+
+
+def _registered(session: Session, incoming: Incoming, language: str) -> Answer | None:
+    if incoming.kind == "command" and incoming.text.lower() == "start" and incoming.payload:
+        for prefix, handler in _start_payloads:
+            if incoming.payload.startswith(prefix):
+                return handler(session, incoming, language)
+    if incoming.kind == "command" and incoming.text.lower() in _commands:
+        return _commands[incoming.text.lower()](session, incoming, language)
+    if incoming.kind == "button":
+        for prefix, handler in _buttons:
+            if incoming.text.startswith(prefix):
+                return handler(session, incoming, language)
+    return None
 
 
 def text(key: str, language: str, /, **values: Any) -> str:
@@ -493,6 +537,9 @@ def handle(session: Session, incoming: Incoming, *, secret: str | bytes,
         if incoming.text in GONE:
             chat_blocked(session, incoming.chat_id)
         return Answer()
+    registered = _registered(session, incoming, language)
+    if registered is not None:
+        return registered
     if incoming.kind == "button":
         return _button(session, incoming, chat, language)
     if incoming.kind == "location":
