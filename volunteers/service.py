@@ -26,8 +26,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sargs import clock
-from sargs.audit import service as audit_service
 from sargs.areas.service import get_area
+from sargs.audit import service as audit_service
 from sargs.channels.contacts import AddressError, normalise_phone, register_contact
 from sargs.channels.models import Contact, ContactAddress
 from sargs.volunteers.consent import CONSENT_VERSION
