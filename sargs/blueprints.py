@@ -92,6 +92,13 @@ def register_all(app: Flask) -> None:
 
     for module in (shelters_api, shelters_count, shelters_public):
         app.register_blueprint(module.bp)
+    from sargs.volunteers import api as volunteers_api
+    from sargs.volunteers import bot as volunteers_bot  # noqa: F401  its Telegram commands
+    from sargs.volunteers import callout_views, portal_views, training_views
+    from sargs.volunteers import jobs as volunteers_jobs  # noqa: F401  its tick handlers
+
+    for module in (volunteers_api, portal_views, training_views, callout_views):
+        app.register_blueprint(module.bp)
     from sargs.channels.ledger import health as channels_health
 
     health.contribute("channels", channels_health)

@@ -1,0 +1,1 @@
+"""The volunteers' part of the Telegram bot (to be written)."""
