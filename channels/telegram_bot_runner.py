@@ -223,7 +223,8 @@ class BotRunner:
         await self._send(update, incoming, answer)
 
     def _answer(self, incoming: Incoming) -> Answer:
-        with acting_as(BOT_ACTOR), self.state.sessionmaker() as session:
+        # In the app's context: other domains' handlers read its settings and secret.
+        with self.app.app_context(), acting_as(BOT_ACTOR), self.state.sessionmaker() as session:
             answer = telegram_bot.handle(session, incoming, secret=self.secret,
                                          subscribe_url=f"{self.settings.base_url}/subscribe/")
             session.commit()
