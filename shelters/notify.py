@@ -1,10 +1,11 @@
 """Telling a shelter's staff that it was opened.
 
-The responsible person and the key holder are reached through the notification
-engine, as a call-out alert (source "callout": staff summoned to act, not a
-public warning, so no second person is needed) by SMS, voice call and e-mail,
-wherever they have an address. The delivery ledger then shows who was told and
-when, and the dispatcher retries as for any alert. An opening in an exercise
+The responsible person, the key holder and the volunteers assigned to the place
+are reached through the notification engine, as a call-out alert (source
+"callout": staff summoned to act, not a public warning, so no second person is
+needed) by SMS, voice call, e-mail and Telegram, wherever they have an address.
+The delivery ledger then shows who was told and when, and the dispatcher
+retries as for any alert. An opening in an exercise
 sends an Exercise alert in that activation, which the engine marks "MĀCĪBAS" /
 "EXERCISE" in every text.
 
@@ -33,7 +34,7 @@ from sargs.shelters.models import Shelter, ShelterOpening
 log = logging.getLogger(__name__)
 OWNER = "shelters"
 SOURCE = "callout"
-CHANNELS = ("sms", "voice", "email")
+CHANNELS = ("sms", "voice", "email", "telegram")
 # The procedure as the register holds it can be long; the message carries its start
 # (the register's page has it all) so an SMS stays a few segments.
 PROCEDURE_MAX = 300
@@ -135,6 +136,10 @@ def notify_opened(session: Session, settings: Settings | None, shelter: Shelter,
         addresses = _usable(shelter, raw)
         if addresses:
             contacts.append(staff_contact(session, name, addresses))
+    from sargs.volunteers.service import shelter_contacts  # the volunteers assigned to it
+
+    contacts += [c for c in (session.get(Contact, i) for i in shelter_contacts(
+        session, shelter.id)) if c is not None]
     ids = list(dict.fromkeys(contact.id for contact in contacts))
     channels = [c for c in CHANNELS
                 if any(a.channel == c and a.active for contact in contacts

@@ -152,3 +152,35 @@ def test_a_place_without_staff_contacts_opens_and_tells_nobody(wiring):
     with wiring.sessions() as db:
         assert db.get(Shelter, shelter_id).opening_id is not None
         assert db.scalars(select(Alert)).all() == []
+
+
+def test_opening_tells_the_volunteers_assigned_to_the_place(wiring, sim):
+    from sargs.volunteers import service as volunteers
+    from sargs.volunteers.schemas import VolunteerIn
+    from tests.volunteers.conftest import Outbox, registration
+
+    shelter_id = _shelter(wiring)
+    with wiring.sessions() as db:
+        assigned = []
+        for name, phone, status in (("Ilze Kalniņa", "+37120000211", "active"),
+                                    ("Jānis Pending", "+37120000212", "pending")):
+            volunteer = volunteers.register(db, VolunteerIn(**registration(
+                name=name, phone=phone, email=None)))
+            outbox = Outbox()
+            volunteers.send_phone_code(db, volunteer, secret="s", send=outbox)
+            volunteers.confirm_phone(db, volunteer, outbox.last_code(), secret="s")
+            volunteers.decide(db, volunteer, status, None)
+            volunteers.assign_shelter(db, volunteer, shelter_id)
+            assigned.append(volunteer)
+        db.commit()
+    _open(wiring, shelter_id)
+
+    rows = _delivered(wiring, 6)
+    [text] = _sms(sim, "+37120000211")
+    assert text.startswith("Patvertne “Jelgavas Valsts ģimnāzija” (Mātera iela 44) atvērta")
+    assert _sms(sim, "+37120000212") == []  # not approved: not told
+    assert ("sms", "+37120000211", "delivered") in rows
+    with wiring.sessions() as db:
+        [alert] = db.scalars(select(Alert)).all()
+        owners = sorted(db.get(Contact, i).owner for i in alert.audience["contacts"])
+        assert owners == ["shelters", "shelters", "volunteers"]
