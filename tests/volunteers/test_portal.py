@@ -430,3 +430,22 @@ def test_typing_codes_is_rate_limited(portal, sim) -> None:
     for _ in range(allowed):
         assert post_code(client, "000000").status_code == 422
     assert post_code(client, "000000").status_code == 429
+
+
+def test_asking_for_signin_codes_is_rate_limited(portal, sim) -> None:
+    from sargs.volunteers.portal_views import SIGNIN_LIMIT
+
+    client = english(portal)
+    token = token_of(client, "/volunteer/signin")
+    for _ in range(int(SIGNIN_LIMIT.split()[0])):
+        assert client.post("/volunteer/signin", data={"address": "x",
+                                                      "csrf_token": token}).status_code == 422
+    assert client.post("/volunteer/signin", data={"address": "20000999",
+                                                  "csrf_token": token}).status_code == 429
+
+
+def test_without_sms_signing_in_by_phone_says_so(app) -> None:
+    client = english(app)
+    response = ask_signin(client, "26123456")
+    assert response.status_code == 503
+    assert 'data-testid="unavailable"' in response.get_data(as_text=True)
