@@ -26,6 +26,18 @@ from sargs.channels.models import (
     SubscriptionCode,
 )
 from sargs.db import Base
+from sargs.reserves.models import (
+    Batch,
+    ExpiryDigest,
+    MinimumLevel,
+    RequestLine,
+    ReserveItem,
+    ReserveRequest,
+    StockMovement,
+    StockTake,
+    StockTakeLine,
+    Warehouse,
+)
 from sargs.scheduler import SchedulerState
 from sargs.shelters.models import (
     Evacuee,
@@ -113,5 +125,15 @@ __all__ = [
     "VerificationCode",
     "Volunteer",
     "VolunteerNote",
+    "Batch",
+    "ExpiryDigest",
+    "MinimumLevel",
+    "RequestLine",
+    "ReserveItem",
+    "ReserveRequest",
+    "StockMovement",
+    "StockTake",
+    "StockTakeLine",
+    "Warehouse",
     "metadata",
 ]
