@@ -99,6 +99,12 @@ def register_all(app: Flask) -> None:
 
     for module in (volunteers_api, portal_views, training_views, callout_views):
         app.register_blueprint(module.bp)
+    from sargs.reserves import api as reserves_api
+    from sargs.reserves import jobs as reserves_jobs  # noqa: F401  its tick handler
+    from sargs.reserves import request_views, stocktake_views
+
+    for module in (reserves_api, request_views, stocktake_views):
+        app.register_blueprint(module.bp)
     from sargs.channels.ledger import health as channels_health
 
     health.contribute("channels", channels_health)

@@ -1,0 +1,1 @@
+"""The reserves' scheduler work (to be written)."""
