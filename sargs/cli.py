@@ -564,6 +564,10 @@ from sargs.shelters.cli import shelters_group  # noqa: E402
 
 cli.add_command(shelters_group)
 
+from sargs.volunteers.cli import volunteers_group  # noqa: E402
+
+cli.add_command(volunteers_group)
+
 
 def main() -> None:
     try:
