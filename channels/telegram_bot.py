@@ -127,10 +127,11 @@ TEXTS: dict[str, dict[str, str]] = {
     "stopped": inbound.TEXTS["stopped"],
     "help": {
         "lv": "Sargs — Jelgavas civilās aizsardzības brīdinājumi.\n/start — pierakstīties\n"
-              "{commands}\n/patvertne — tuvākā atvērtā patvertne\n/help — palīdzība\n"
+              "{commands}\n/patvertne — tuvākā atvērtā patvertne\n"
+              "/brivpratigais — brīvprātīgā profils\n/help — palīdzība\n"
               "Palīdzība: 8787. Dzīvības apdraudējumā zvaniet 112.",
         "en": "Sargs — Jelgava civil-protection alerts.\n/start — subscribe\n{commands}\n"
-              "/shelter — the nearest open shelter\n/help — help\n"
+              "/shelter — the nearest open shelter\n/volunteer — volunteer profile\n/help — help\n"
               "Help: 8787. If life is in danger, call 112.",
     },
     "mydata": {

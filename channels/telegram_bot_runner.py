@@ -64,8 +64,10 @@ DESCRIPTIONS = {
 }
 # Commands other parts of Sargs answer, in each language's menu after the bot's own.
 MENU_EXTRAS = {
-    "lv": {"patvertne": "Tuvākā atvērtā patvertne"},
-    "en": {"shelter": "The nearest open shelter"},
+    "lv": {"patvertne": "Tuvākā atvērtā patvertne",
+           "brivpratigais": "Brīvprātīgā profils (saite pieteikšanās)"},
+    "en": {"shelter": "The nearest open shelter",
+           "volunteer": "Volunteer profile (a sign-in link)"},
 }
 
 

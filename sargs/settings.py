@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     # /channels/telegram/webhook with this secret (default: derived from the secret key).
     telegram_bot_mode: Literal["polling", "webhook"] = "polling"
     telegram_webhook_secret: SecretStr | None = None
+    # The bot's @username (without @): volunteers link their chat by a t.me deep link.
+    telegram_bot_username: str | None = None
     smtp_url: str | None = None  # smtp://user:password@host:587 or smtps://…
     email_from: str = "sargs@localhost"  # the sender address of e-mail alerts
     pbx_ami_url: str | None = None  # ami://user:secret@host:5038

@@ -530,7 +530,7 @@ def remove_certificate(volunteer: Volunteer, certificate_id: int) -> Any:
 def _bot_username() -> str | None:
     """The bot's @name for the deep link, if the settings name it (the link then opens
     Telegram); without it the page shows what to type to the bot."""
-    name = getattr(settings(), "telegram_bot_username", None)
+    name = settings().telegram_bot_username
     return str(name).lstrip("@") if name else None
 
 
