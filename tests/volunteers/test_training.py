@@ -42,9 +42,10 @@ def planned(db: Any, course_id: int, starts: str = "2026-11-26T10:00", hours: in
             capacity: int = 2, **fields: Any) -> TrainingSession:
     """A session starting at ``starts`` Riga time."""
     start = datetime.fromisoformat(starts)
+    values = {"place": "Jelgavas ugunsdzēsēju depo, Rūpniecības iela 4", **fields}
     ts = training.create_session(db, SessionIn(
         course_id=course_id, starts_at=start, ends_at=start + timedelta(hours=hours),
-        place="Jelgavas ugunsdzēsēju depo, Rūpniecības iela 4", capacity=capacity, **fields))
+        capacity=capacity, **values))
     db.commit()
     return ts
 
