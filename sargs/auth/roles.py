@@ -28,7 +28,12 @@ SCOPES: dict[str, object] = {
     "audit:read": _l("Read the audit log"),
     "open311:write": _l("Submit resident reports through Open311 (the city's app and web map)"),
     "reports:read": _l("Read resident reports of the 8787 line"),
+    "reserves": _l("Manage material reserves: items, warehouses, movements; read stock "
+                   "and autonomy"),
     "shelters": _l("Manage shelters: register, open, close and count occupancy"),
     "subscribers:write": _l("Subscribe residents to alerts"),
+    "volunteers": _l("Hand over volunteer registrations and read the volunteer register"),
+    "volunteers:bulk": _l("Hand over volunteer registrations beyond the per-token rate limit "
+                          "(a partner platform's bulk hand-over)"),
     "warnings:read": _l("Read weather warnings"),
 }
