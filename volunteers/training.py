@@ -293,7 +293,7 @@ def update_session(session: Session, ts: TrainingSession, data: SessionIn,
     enrolled = counts(session, [ts.id])[ts.id]["enrolled"]
     if data.capacity < enrolled:
         raise TrainingError("capacity", _(
-            "%(n)s volunteers are already enrolled; cancel enrolments first.", n=enrolled))
+            "Volunteers already enrolled: %(n)s; cancel enrolments first.", n=enrolled))
     if data.starts_at != ts.starts_at:
         ts.reminder_sent_at = None  # a new time deserves its own reminder
     for name, value in data.model_dump().items():

@@ -362,3 +362,22 @@ def test_the_calendar_text_escapes_and_folds():
     assert event["DESCRIPTION"].startswith("Līdzi: pase\\nun apavi \\\\ maiņai ā")
     assert event["GEO"] == "56.650000;23.721200"
     assert event["UID"] == "training-session-7@sargs.example"
+
+
+def test_more_seats_go_to_those_who_wait_and_fewer_than_taken_are_refused(
+        db, make_volunteer, app):
+    first, second, third = people(make_volunteer, 3)
+    ts = planned(db, course(db).id, capacity=1)
+    for volunteer in (first, second, third):
+        training.enrol(db, ts, volunteer)
+    db.commit()
+    data = SessionIn(course_id=ts.course_id, starts_at=datetime(2026, 11, 26, 10),
+                     ends_at=datetime(2026, 11, 26, 13), place=ts.place, capacity=2)
+    with app.app_context():
+        training.update_session(db, ts, data)
+        db.commit()
+        assert [v.id for _e, v in training.roster(db, ts).enrolled] == [first.id, second.id]
+        assert [to for _r, _c, to in ledger(db)] == [second.phone]
+        with pytest.raises(training.TrainingError) as caught:
+            training.update_session(db, ts, data.model_copy(update={"capacity": 1}))
+    assert caught.value.field == "capacity"

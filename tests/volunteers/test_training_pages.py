@@ -133,7 +133,7 @@ def test_the_volunteer_enrols_waits_and_gives_back_in_the_portal(
     as_volunteer(client, first)
     page = client.get(mine).get_data(as_text=True)
     assert re.findall(r'data-testid="offered-session" data-id="(\d+)"', page) == [str(ts.id)]
-    assert "1 seats left" in page
+    assert "Seats left: 1" in page
     assert post(client, f"{mine}/sessions/{ts.id}/enrol", mine).status_code == 302
     page = client.get(mine).get_data(as_text=True)
     assert f'data-id="{ts.id}" data-state="enrolled"' in page
@@ -141,7 +141,7 @@ def test_the_volunteer_enrols_waits_and_gives_back_in_the_portal(
     second_client = app.test_client()
     as_volunteer(second_client, second)
     page = second_client.get(mine).get_data(as_text=True)
-    assert "Full: you can join the waiting list (0 waiting)." in page
+    assert "Full: you can join the waiting list (waiting now: 0)." in page
     post(second_client, f"{mine}/sessions/{ts.id}/enrol", mine)
     assert 'data-state="waiting"' in second_client.get(mine).get_data(as_text=True)
     # Twice is refused, with the reason.
