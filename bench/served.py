@@ -110,10 +110,12 @@ def percentiles(latencies: list[float]) -> dict[str, float]:
 
 
 def hammer(sessions: list[requests.Session], urls: list[str], seconds: float, *,
-           stagger: int = 1) -> dict[str, Any]:
+           stagger: int = 1, ask: Callable[[requests.Session, int], Any] | None = None,
+           ok: int = 200) -> dict[str, Any]:
     """Each session asks for ``urls`` in turn (client i starting at i × ``stagger``) without
     pause for ``seconds``: requests, errors, answers refused by the rate limit (429),
-    p50 / p95 and requests a second."""
+    p50 / p95 and requests a second. ``ask(session, turn)`` makes each request instead
+    (a POST, say), and ``ok`` is the status that counts as answered."""
     latencies: list[float] = []
     failures = {"errors": 0, "limited": 0}
     lock = threading.Lock()
@@ -122,17 +124,17 @@ def hammer(sessions: list[requests.Session], urls: list[str], seconds: float, *,
     def client(index: int) -> None:
         session, mine, turn = sessions[index], [], index * stagger
         while time.perf_counter() < stop_at:
-            url = urls[turn % len(urls)]
-            turn += 1
+            this, turn = turn, turn + 1
             started = time.perf_counter()
             try:
-                answer = session.get(url, timeout=30)
+                answer = (ask(session, this) if ask is not None
+                          else session.get(urls[this % len(urls)], timeout=30))
             except requests.RequestException:
                 with lock:
                     failures["errors"] += 1
                 continue
             mine.append(time.perf_counter() - started)
-            if answer.status_code != 200:
+            if answer.status_code != ok:
                 with lock:
                     failures["limited" if answer.status_code == 429 else "errors"] += 1
         with lock:
