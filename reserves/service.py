@@ -634,3 +634,72 @@ def balance_by_movements(session: Session) -> dict[int, Decimal]:
             select(StockMovement.batch_id, StockMovement.quantity)):
         sums[batch_id] += quantity
     return dict(sums)
+
+
+# --- requests and watch ------------------------------------------------------------
+
+
+def pickable(session: Session, item: ReserveItem, warehouse_id: int | None = None
+             ) -> list[Batch]:
+    """Every batch a keeper may pick of ``item``, first expired first: FEFO's proposal of
+    all there is (so expired batches are never offered, as :func:`fefo` decides)."""
+    everything = Decimal("1e12")
+    return [pick.batch for pick in fefo(session, item, everything, warehouse_id).picks]
+
+
+def issued_from(session: Session, request: ReserveRequest) -> list[tuple[StockMovement, Batch]]:
+    """What left which batch for ``request`` (its issue movements, oldest first)."""
+    return [tuple(row) for row in session.execute(  # type: ignore[misc]
+        select(StockMovement, Batch).join(Batch, Batch.id == StockMovement.batch_id)
+        .where(StockMovement.request_id == request.id, StockMovement.kind == "issue")
+        .order_by(StockMovement.id))]
+
+
+def stocktakes(session: Session, warehouse_id: int | None = None) -> list[StockTake]:
+    query = select(StockTake).order_by(StockTake.created_at.desc(), StockTake.id.desc())
+    if warehouse_id is not None:
+        query = query.where(StockTake.warehouse_id == warehouse_id)
+    return list(session.scalars(query))
+
+
+def cancel_stocktake(session: Session, take: StockTake, user_id: int | None) -> StockTake:
+    """Abandon a count (nothing is adjusted); the warehouse can be counted afresh."""
+    if take.state not in ("counting", "submitted"):
+        raise StockError("state", _("This stock-take is already closed."))
+    take.state, take.decided_by_id, take.decided_at = "cancelled", user_id, clock.now()
+    session.flush()
+    return take
+
+
+def approve_counted(session: Session, take: StockTake, user_id: int | None) -> StockTake:
+    """Approve a stock-take's variances as a second person: whoever started the count
+    (and so counted or led the counting) cannot approve the adjustments it makes."""
+    if user_id is None or user_id == take.created_by_id:
+        raise StockError("approver", _(
+            "The variances must be approved by someone other than who counted."))
+    return approve_stocktake(session, take, user_id)
+
+
+@dataclass(frozen=True)
+class Watch:
+    """The day's watch list: batches with stock by expiry, and items below minimum."""
+
+    day: date
+    expired: list[Batch]
+    within_30: list[Batch]  # not expired, expiring within 30 days
+    within_90: list[Batch]  # not expired, expiring within 90 days (the 30-day ones too)
+    below_minimum: list[Level]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.expired or self.within_90 or self.below_minimum)
+
+
+def watch(session: Session) -> Watch:
+    day = today()
+    batches = expiring(session, SOON_DAYS[1])
+    usable = [b for b in batches if not expired(b, day)]
+    soon = day + timedelta(days=SOON_DAYS[0])
+    return Watch(day, [b for b in batches if expired(b, day)],
+                 [b for b in usable if b.expires_on is not None and b.expires_on <= soon],
+                 usable, replenishment(session))
