@@ -703,3 +703,47 @@ def watch(session: Session) -> Watch:
     return Watch(day, [b for b in batches if expired(b, day)],
                  [b for b in usable if b.expires_on is not None and b.expires_on <= soon],
                  usable, replenishment(session))
+
+
+# --- interfaces ---------------------------------------------------------------------
+# What the staff API and the `sargs reserves` command share: the stock rows and the
+# autonomy as JSON, and the number of people when none is given.
+
+
+def stock_json(row: StockRow, *, owner: bool = True) -> dict[str, Any]:
+    """One stock row as the API gives it (quantity as exact text); the CLI's ``--json``
+    leaves the owner out (the issue's shape)."""
+    found: dict[str, Any] = {"item": row.item, "warehouse": row.warehouse}
+    if owner:
+        found["owner"] = row.owner
+    found.update(quantity=fmt(row.quantity), unit=row.unit,
+                 earliest_expiry=row.earliest_expiry.isoformat() if row.earliest_expiry
+                 else None)
+    return found
+
+
+def autonomy_for(session: Session, people: int | None, *, owner: str | None = None,
+                 language: str = "lv") -> Autonomy:
+    """:func:`autonomy` for ``people``, or for the people in open shelters now when no
+    number is given (refused, naming ``people``, when no one is sheltered)."""
+    if people is None:
+        people = sheltered_people(session)
+        if people < 1:
+            raise StockError("people", _(
+                "No one is in an open shelter now: give the number of people."))
+    return autonomy(session, people, owner=owner, language=language)
+
+
+def _days(value: Decimal | None) -> float | None:
+    # Already rounded down to a tenth: the float only carries that one decimal to JSON.
+    return None if value is None else float(value)
+
+
+def autonomy_json(result: Autonomy) -> dict[str, Any]:
+    """``{"people", "days", "limiting_item", "items": [{"item", "days", …}]}`` — days as
+    JSON numbers with one decimal, rounded down; ``null`` when no item has a norm."""
+    return {"people": result.people, "days": _days(result.days),
+            "limiting_item": result.limiting_item,
+            "items": [{"item": row.item, "days": _days(row.days), "name": row.name,
+                       "quantity": fmt(row.quantity), "unit": row.unit,
+                       "per_day": fmt(row.per_day)} for row in result.items]}

@@ -568,6 +568,10 @@ from sargs.volunteers.cli import volunteers_group  # noqa: E402
 
 cli.add_command(volunteers_group)
 
+from sargs.reserves.cli import reserves_group  # noqa: E402
+
+cli.add_command(reserves_group)
+
 
 def main() -> None:
     try:
