@@ -30,8 +30,6 @@ SCOPES: dict[str, object] = {
     "reports:read": _l("Read resident reports of the 8787 line"),
     "reserves": _l("Manage material reserves: items, warehouses, movements; read stock "
                    "and autonomy"),
-    "reserves": _l("Manage material reserves: items, warehouses, movements; read stock "
-                   "and autonomy"),
     "shelters": _l("Manage shelters: register, open, close and count occupancy"),
     "subscribers:write": _l("Subscribe residents to alerts"),
     "volunteers": _l("Hand over volunteer registrations and read the volunteer register"),
