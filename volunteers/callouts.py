@@ -49,7 +49,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -58,8 +57,10 @@ from sargs import clock
 from sargs.activations.models import Activation
 from sargs.areas.service import get_area
 from sargs.channels import alerts, inbound, telegram, telegram_bot
-from sargs.channels.ledger import configured_channels
-from sargs.channels.models import Alert, Contact, ContactAddress
+from sargs.channels.models import Alert
+from sargs.volunteers import messages
+from sargs.volunteers.messages import configured as configured_now
+from sargs.volunteers.messages import first_channels
 from sargs.volunteers.models import CallOut, CallOutAsk, CallOutReply, Volunteer
 from sargs.volunteers.schemas import CallOutIn
 from sargs.volunteers.service import CALLABLE, VolunteerError, by_telegram_chat
@@ -195,23 +196,6 @@ def committed_elsewhere(session: Session, volunteer_id: int, callout: CallOut) -
             CallOut.id.in_(_overlapping(callout))).order_by(CallOut.starts_at).limit(1))
 
 
-def reach(session: Session, contact_ids: list[int]) -> dict[int, str]:
-    """Contact id → the preferred channel a volunteer can answer on (Telegram or SMS);
-    contacts with neither (or inactive) are missing."""
-    if not contact_ids:
-        return {}
-    rows = session.execute(
-        select(ContactAddress.contact_id, ContactAddress.channel)
-        .join(Contact, Contact.id == ContactAddress.contact_id)
-        .where(ContactAddress.contact_id.in_(contact_ids), ContactAddress.active.is_(True),
-               ContactAddress.channel.in_(REACHABLE), Contact.active.is_(True))
-        .order_by(ContactAddress.contact_id, ContactAddress.preference, ContactAddress.id))
-    found: dict[int, str] = {}
-    for contact_id, channel in rows:
-        found.setdefault(contact_id, channel)
-    return found
-
-
 def candidates(session: Session, callout: CallOut, limit: int) -> list[Volunteer]:
     """Up to ``limit`` volunteers to ask next (see the module's description)."""
     asked = select(CallOutAsk.volunteer_id).where(CallOutAsk.callout_id == callout.id)
@@ -226,7 +210,8 @@ def candidates(session: Session, callout: CallOut, limit: int) -> list[Volunteer
     needed = set(callout.skills)
     fitting = [v for v in session.scalars(query.order_by(Volunteer.id))
                if needed <= set(v.skills) and available(v, callout.starts_at)]
-    reachable = reach(session, [v.contact_id for v in fitting if v.contact_id is not None])
+    reachable = first_channels(session, [v.contact_id for v in fitting
+                                          if v.contact_id is not None], REACHABLE)
     fitting = [v for v in fitting if v.contact_id in reachable]
     flagged = unresponsive(session, [v.id for v in fitting])
     fitting.sort(key=lambda v: (v.status != "active", v.id in flagged, v.id))
@@ -236,45 +221,21 @@ def candidates(session: Session, callout: CallOut, limit: int) -> list[Volunteer
 # --- sending ---------------------------------------------------------------------
 
 
-def _configured(settings: Any) -> set[str] | None:
-    """The channels that can send, or None when unknown (no settings, no app): then
-    the next tick sends."""
-    if settings is not None:
-        return configured_channels(settings)
-    if has_app_context():
-        return configured_channels(current_app.extensions["sargs"].settings)
-    return None
-
-
 def _send(session: Session, configured: set[str], callout: CallOut, contact_ids: list[int],
-          channel: str, texts: dict[str, str], suffix: str | None) -> Alert:
-    """One alert on one channel to the named volunteers (an exercise call-out sends an
-    Exercise alert). ``suffix`` marks a follow-up, which carries no buttons."""
+          texts: dict[str, str], suffix: str | None) -> dict[int, Alert]:
+    """The message to these volunteers, each on their first channel (an exercise
+    call-out sends Exercise alerts); ``suffix`` marks a follow-up, which carries no
+    buttons. Contact id → its alert."""
     activation = session.get(Activation, callout.activation_id)
     assert activation is not None
-    draft = alerts.AlertDraft(
-        source=SOURCE, cap_status="Exercise" if activation.is_exercise else "Actual",
-        texts=texts, audience={"contacts": contact_ids}, channels=[channel],
-        activation_id=activation.id,
-        source_ref=f"callout:{callout.id}" + (f":{suffix}" if suffix else ""))
     try:
-        alert = alerts.create_alert(session, draft, None)
+        return messages.send(
+            session, contact_ids, REACHABLE, texts=texts, source=SOURCE,
+            source_ref=f"callout:{callout.id}" + (f":{suffix}" if suffix else ""),
+            activation_id=activation.id, exercise=activation.is_exercise,
+            sendable=configured)
     except alerts.AlertError as error:  # e.g. wording an exercise text may not carry
         raise VolunteerError("brief", error.message) from None
-    alerts.submit(session, alert, None)  # volunteers summoned by name: no second person
-    alerts.start_sending(session, alert, configured)
-    return alert
-
-
-def _tell(session: Session, configured: set[str], callout: CallOut, contact_ids: list[int],
-          texts: dict[str, str], suffix: str) -> None:
-    """A follow-up to these volunteers, each on their preferred channel."""
-    by_channel: dict[str, list[int]] = defaultdict(list)
-    for contact_id, channel in reach(session, list(dict.fromkeys(contact_ids))).items():
-        by_channel[channel].append(contact_id)
-    for channel in REACHABLE:
-        if by_channel.get(channel):
-            _send(session, configured, callout, by_channel[channel], channel, texts, suffix)
 
 
 def _told(session: Session, callout: CallOut, suffix: str) -> set[int]:
@@ -303,7 +264,7 @@ def tell_released(session: Session, configured: set[str], callout: CallOut) -> i
     contacts = _contacts_of(session, released)
     todo = [cid for cid in contacts.values() if cid not in _told(session, callout, "enough")]
     if todo:
-        _tell(session, configured, callout, todo, message_texts(callout, "enough"), "enough")
+        _send(session, configured, callout, todo, message_texts(callout, "enough"), "enough")
     return len(todo)
 
 
@@ -316,20 +277,13 @@ def ask_wave(session: Session, configured: set[str], callout: CallOut,
     if size is None:
         size = max(callout.needed - counts(session, callout)["yes"], 0) * WAVE_FACTOR
     chosen = candidates(session, callout, size)
-    channels = reach(session, [v.contact_id for v in chosen if v.contact_id is not None])
-    by_channel: dict[str, list[Volunteer]] = defaultdict(list)
-    for volunteer in chosen:
-        by_channel[channels[volunteer.contact_id or 0]].append(volunteer)
+    sent = _send(session, configured, callout,
+                 [v.contact_id for v in chosen if v.contact_id is not None],
+                 message_texts(callout, "ask"), None)
     now = clock.now()
-    for channel in REACHABLE:
-        people = by_channel.get(channel, [])
-        if not people:
-            continue
-        alert = _send(session, configured, callout, [v.contact_id for v in people
-                                                      if v.contact_id is not None],
-                      channel, message_texts(callout, "ask"), None)
-        session.add_all(CallOutAsk(callout_id=callout.id, volunteer_id=v.id, state="asked",
-                                   alert_id=alert.id, asked_at=now) for v in people)
+    session.add_all(CallOutAsk(callout_id=callout.id, volunteer_id=v.id, state="asked",
+                               alert_id=sent[v.contact_id].id, asked_at=now)
+                    for v in chosen if v.contact_id in sent)
     session.flush()
     session.expire(callout, ["asks"])
     return len(chosen)
@@ -368,7 +322,7 @@ def create(session: Session, data: CallOutIn, by_user_id: int | None,
         created_at=clock.now())
     session.add(callout)
     session.flush()
-    configured = _configured(settings)
+    configured = configured_now(settings)
     if configured is not None:
         ask_wave(session, configured, callout)
     return callout
@@ -382,7 +336,7 @@ def close(session: Session, callout: CallOut, settings: Any = None) -> CallOut:
         raise VolunteerError("state", _("The call-out has already ended."))
     _release(callout)
     callout.state, callout.closed_at = "closed", clock.now()
-    configured = _configured(settings)
+    configured = configured_now(settings)
     if configured is not None:
         tell_released(session, configured, callout)
     return callout
@@ -395,10 +349,10 @@ def cancel(session: Session, callout: CallOut, settings: Any = None) -> CallOut:
         raise VolunteerError("state", _("The call-out has already ended."))
     involved = [a for a in callout.asks if a.state in ("yes", "asked")]
     callout.state, callout.closed_at = "cancelled", clock.now()
-    configured = _configured(settings)
+    configured = configured_now(settings)
     contacts = _contacts_of(session, involved)
     if configured is not None and contacts:
-        _tell(session, configured, callout, list(contacts.values()),
+        _send(session, configured, callout, list(contacts.values()),
               message_texts(callout, "cancelled"), "cancelled")
     return callout
 
@@ -470,7 +424,7 @@ def respond(session: Session, callout: CallOut, ask: CallOutAsk, yes: bool, *, v
         callout.state = "filled"
         _release(callout)
         session.flush()
-        configured = _configured(settings)
+        configured = configured_now(settings)
         if configured is not None:
             tell_released(session, configured, callout)
     return "yes", say("yes", language, callout)
@@ -623,9 +577,9 @@ def settle(session: Session, reply: CallOutReply, decision: str, by_user_id: int
             session.flush()
         outcome, said = respond(session, callout, ask, decision == "yes", via="staff",
                                 settings=settings)
-        configured = _configured(settings)
+        configured = configured_now(settings)
         if configured is not None and volunteer.contact_id is not None:
-            _tell(session, configured, callout, [volunteer.contact_id],
+            _send(session, configured, callout, [volunteer.contact_id],
                   {volunteer.language: said}, "settled")
     reply.needs_review = False
     reply.settled_by_id, reply.settled_at = by_user_id, clock.now()
@@ -726,7 +680,7 @@ def run_due(session: Session, settings: Any) -> None:
     NEXT_WAVE_AFTER old (or none was asked yet); tell released volunteers who have not
     been told (a quota filled from the Telegram bot's thread). A call-out that cannot
     be sent (its text refused) is logged and left; the others go on."""
-    configured = _configured(settings)
+    configured = configured_now(settings)
     if configured is None:
         return
     now = clock.now()

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import calendar
 import logging
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -38,10 +37,7 @@ from sqlalchemy.orm import Session
 
 from sargs import clock
 from sargs.auth.models import User, UserRole
-from sargs.channels import alerts
-from sargs.channels.ledger import configured_channels
-from sargs.channels.models import Contact, ContactAddress
-from sargs.volunteers import service
+from sargs.volunteers import messages, service
 from sargs.volunteers.models import (
     Certificate,
     Course,
@@ -473,43 +469,15 @@ def _session_texts(key: str, ts: TrainingSession, url: str) -> dict[str, str]:
             for language, words in TEXTS.items()}
 
 
-def preferred_channels(session: Session, contact_ids: list[int]) -> dict[int, str]:
-    """Contact id → the channel it is reached on first; inactive contacts, or those
-    without an active address, are missing."""
-    if not contact_ids:
-        return {}
-    found: dict[int, str] = {}
-    for contact_id, channel in session.execute(
-            select(ContactAddress.contact_id, ContactAddress.channel)
-            .join(Contact, Contact.id == ContactAddress.contact_id)
-            .where(ContactAddress.contact_id.in_(contact_ids), ContactAddress.active.is_(True),
-                   ContactAddress.channel.in_(CHANNELS), Contact.active.is_(True))
-            .order_by(ContactAddress.contact_id, ContactAddress.preference, ContactAddress.id)):
-        found.setdefault(contact_id, channel)
-    return found
-
-
 def send(session: Session, settings: Any, volunteers: Iterable[Volunteer],
          texts: dict[str, str], source_ref: str) -> int:
-    """One message to each volunteer, on their preferred channel, through the engine
-    (one alert per channel). Volunteers without a reachable contact are left out;
-    returns how many were told."""
-    settings = _settings(settings)
-    contact_ids = list(dict.fromkeys(v.contact_id for v in volunteers
-                                     if v.contact_id is not None and v.status in CALLABLE))
-    by_channel: dict[str, list[int]] = defaultdict(list)
-    for contact_id, channel in preferred_channels(session, contact_ids).items():
-        by_channel[channel].append(contact_id)
-    configured = configured_channels(settings) if settings is not None else set()
-    for channel in CHANNELS:
-        if by_channel.get(channel):
-            alert = alerts.create_alert(session, alerts.AlertDraft(
-                source=SOURCE, cap_status="Actual", texts=texts,
-                audience={"contacts": by_channel[channel]}, channels=[channel],
-                source_ref=source_ref), None)
-            alerts.submit(session, alert, None)  # named volunteers: no second person
-            alerts.start_sending(session, alert, configured)
-    return sum(len(ids) for ids in by_channel.values())
+    """One message to each callable volunteer, on their first channel (see
+    :mod:`sargs.volunteers.messages`); returns how many were told."""
+    contact_ids = [v.contact_id for v in volunteers
+                   if v.contact_id is not None and v.status in CALLABLE]
+    sent = messages.send(session, contact_ids, CHANNELS, texts=texts, source=SOURCE,
+                         source_ref=source_ref, sendable=messages.configured(settings))
+    return len(sent)
 
 
 def _tell(session: Session, settings: Any, volunteers: list[Volunteer], key: str,
