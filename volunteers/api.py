@@ -29,7 +29,6 @@ from typing import Any
 from flask import Blueprint, current_app, g, jsonify, request, url_for
 from flask_babel import gettext as _
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select
 
 from sargs.auth.access import api_scopes
 from sargs.context import db_session, settings
@@ -86,8 +85,8 @@ def volunteer_json(volunteer: Volunteer) -> dict[str, Any]:
         "licence_categories": volunteer.licence_categories,
         "own_vehicle": volunteer.own_vehicle, "languages": volunteer.languages,
         "available_days": volunteer.available_days,
-        "available_from": service._hhmm(volunteer.available_from),
-        "available_to": service._hhmm(volunteer.available_to),
+        "available_from": service.hhmm(volunteer.available_from),
+        "available_to": service.hhmm(volunteer.available_to),
         "travel_km": volunteer.travel_km,
         "telegram_linked": volunteer.telegram_chat_id is not None,
         "certificates": [{"kind": c.kind, "title": c.title,
@@ -162,10 +161,7 @@ def listing() -> Any:
     except InputError as exc:
         return exc.as_response(422)
     sess, staff = db_session(), _staff()
-    query = service.search_query(filters, staff)
-    total = sess.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    found = list(sess.scalars(query.limit(page.limit).offset(page.offset)))
-    service.record_access(sess, "volunteer.searched", [v.id for v in found])
+    total, found = service.search_page(sess, filters, staff, page.limit, page.offset)
     sess.commit()
     return jsonify({"total": total, "limit": page.limit, "offset": page.offset,
                     "volunteers": [volunteer_json(v) for v in found]})

@@ -16,7 +16,6 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 
 from sargs import clock
 from sargs.activations.service import list_activations
@@ -26,7 +25,7 @@ from sargs.channels.ledger import configured_channels
 from sargs.channels.texts import sms_segments
 from sargs.context import db_session, settings
 from sargs.volunteers import callouts, service
-from sargs.volunteers.models import CALLOUT_LINKS, CallOut, CallOutAsk, CallOutReply, Volunteer
+from sargs.volunteers.models import CALLOUT_LINKS, CallOut, CallOutAsk, CallOutReply
 from sargs.volunteers.reference import SKILLS, name_of
 from sargs.volunteers.schemas import CallOutIn
 from sargs.web.forms import InputError, validate
@@ -179,15 +178,7 @@ def detail(callout_id: int) -> Any:
     replies = callouts.replies(session, callout)[:REPLIES_SHOWN]
     return render_template("volunteers/callouts/detail.html", **_live_context(callout),
                            review=review, replies=replies,
-                           names=_names(session, [r.volunteer_id for r in review + replies]))
-
-
-def _names(session: Any, ids: list[int | None]) -> dict[int, str]:
-    wanted = [i for i in set(ids) if i is not None]
-    if not wanted:
-        return {}
-    return dict(session.execute(select(Volunteer.id, Volunteer.name).where(
-        Volunteer.id.in_(wanted))).all())
+                           names=service.names(session, [r.volunteer_id for r in review + replies]))
 
 
 @bp.route("/<int:callout_id>/live")

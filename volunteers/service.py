@@ -530,8 +530,8 @@ def export(session: Session, volunteer: Volunteer) -> dict[str, Any]:
             "licence_categories": volunteer.licence_categories,
             "own_vehicle": volunteer.own_vehicle, "languages": volunteer.languages,
             "available_days": volunteer.available_days,
-            "available_from": _hhmm(volunteer.available_from),
-            "available_to": _hhmm(volunteer.available_to), "travel_km": volunteer.travel_km,
+            "available_from": hhmm(volunteer.available_from),
+            "available_to": hhmm(volunteer.available_to), "travel_km": volunteer.travel_km,
             "telegram_linked": volunteer.telegram_chat_id is not None,
             "consent_version": volunteer.consent_version, "consent_at": volunteer.consent_at,
             "registered_at": volunteer.created_at, "source": volunteer.source,
@@ -549,7 +549,7 @@ def export(session: Session, volunteer: Volunteer) -> dict[str, Any]:
     }
 
 
-def _hhmm(minutes: int) -> str:
+def hhmm(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
@@ -721,6 +721,56 @@ def search_query(filters: SearchIn, staff: Staff) -> Select[Any]:
     return scope(query, staff).order_by(Volunteer.name, Volunteer.id)
 
 
+def status_counts(session: Session, staff: Staff) -> dict[str, int]:
+    """How many volunteers ``staff`` sees in each status (erased ones are nobody's)."""
+    query = scope(select(Volunteer.status, func.count()).where(
+        Volunteer.status != "erased").group_by(Volunteer.status), staff)
+    found = {status: n for status, n in session.execute(query)}
+    return {status: found.get(status, 0) for status in DECISIONS}
+
+
+def areas_of(session: Session, user_id: int) -> list[str]:
+    """The municipalities a coordinator looks after."""
+    return list(session.scalars(select(CoordinatorArea.area_code).where(
+        CoordinatorArea.user_id == user_id).order_by(CoordinatorArea.area_code)))
+
+
+def looks_after_nobody(session: Session, staff: Staff) -> bool:
+    """A coordinator with no municipality and no team of their own sees no one."""
+    if staff.sees_all or staff.user_id is None:
+        return False
+    return not areas_of(session, staff.user_id) and not session.scalar(
+        select(func.count()).select_from(Team).where(Team.coordinator_id == staff.user_id))
+
+
+def visible_ids(session: Session, staff: Staff, ids: Iterable[int]) -> set[int]:
+    """Which of ``ids`` ``staff`` may see."""
+    wanted = list(set(ids))
+    if not wanted:
+        return set()
+    return set(session.scalars(scope(select(Volunteer.id).where(Volunteer.id.in_(wanted)),
+                                     staff)))
+
+
+def names(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
+    """Volunteer id → name (for rosters already scoped by their caller)."""
+    wanted = [i for i in set(ids) if i is not None]
+    if not wanted:
+        return {}
+    rows = session.execute(select(Volunteer.id, Volunteer.name).where(Volunteer.id.in_(wanted)))
+    return {volunteer_id: name for volunteer_id, name in rows}
+
+
+def search_page(session: Session, filters: SearchIn, staff: Staff, limit: int,
+                offset: int) -> tuple[int, list[Volunteer]]:
+    """One page of :func:`search` and the number of all matches (the API's listing)."""
+    query = search_query(filters, staff)
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    found = list(session.scalars(query.limit(limit).offset(offset)))
+    record_access(session, "volunteer.searched", [v.id for v in found])
+    return total or 0, found
+
+
 def search(session: Session, filters: SearchIn, staff: Staff,
            limit: int = SEARCH_LIMIT) -> list[Volunteer]:
     """The volunteers matching every filter that ``staff`` may see (reading them is
@@ -747,8 +797,8 @@ def export_csv(session: Session, filters: SearchIn, staff: Staff) -> str:
             v.id, v.status, v.name, v.phone or "", v.email or "", v.municipality,
             v.neighbourhood or "", ";".join(v.skills), ";".join(v.licence_categories),
             "1" if v.own_vehicle else "0", ";".join(v.languages),
-            ";".join(str(d) for d in v.available_days), _hhmm(v.available_from),
-            _hhmm(v.available_to), v.travel_km,
+            ";".join(str(d) for d in v.available_days), hhmm(v.available_from),
+            hhmm(v.available_to), v.travel_km,
             ";".join(f"{c.kind}:{c.expires_on or ''}" for c in v.certificates),
             v.created_at.isoformat(timespec="seconds"),
         ])

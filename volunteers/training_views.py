@@ -221,8 +221,7 @@ def _named(roster: training.Roster, staff: service.Staff, ts: TrainingSession) -
     ids = roster.volunteer_ids
     if not ids or staff.sees_all or training.teaches(staff, ts) or {"trainer"} & staff.roles:
         return set(ids)
-    query = service.scope(select(Volunteer.id).where(Volunteer.id.in_(ids)), staff)
-    return set(db_session().scalars(query))
+    return service.visible_ids(db_session(), staff, ids)
 
 
 def _render_session(ts: TrainingSession, errors: dict[str, str] | None = None,

@@ -18,7 +18,6 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from sargs import clock
@@ -28,7 +27,7 @@ from sargs.auth.service import list_users
 from sargs.context import db_session
 from sargs.shelters import service as shelters
 from sargs.volunteers import reference, service
-from sargs.volunteers.models import CoordinatorArea, Team, Volunteer
+from sargs.volunteers.models import Team, Volunteer
 from sargs.volunteers.schemas import DecisionIn, NoteIn, SearchIn, TeamIn
 from sargs.web.forms import InputError, validate
 
@@ -41,7 +40,6 @@ admin_sets = roles("admin", read=["coordinator", "commission", "auditor"])
 STATUS_LABELS = {"pending": _l("waiting for approval"), "active": _l("active"),
                  "reserve": _l("reserve"), "inactive": _l("inactive"), "erased": _l("erased")}
 TEAM_KIND_LABELS = {"team": _l("team"), "neighbourhood": _l("neighbourhood group")}
-STATUS_ORDER = ("pending", "active", "reserve", "inactive")  # approvals waiting first
 
 
 def _language() -> str:
@@ -75,31 +73,8 @@ def _places() -> tuple[list[Any], list[Any]]:
     return list_areas(session, "municipality"), list_areas(session, "neighbourhood")
 
 
-def _areas_of(user_id: int) -> list[str]:
-    return list(db_session().scalars(select(CoordinatorArea.area_code).where(
-        CoordinatorArea.user_id == user_id).order_by(CoordinatorArea.area_code)))
-
-
 def _coordinators() -> list[Any]:
     return [u for u in list_users(db_session()) if "coordinator" in u.role_names and u.active]
-
-
-def _status_counts(staff: service.Staff) -> dict[str, int]:
-    """How many volunteers ``staff`` sees in each status."""
-    query = service.scope(select(Volunteer.status, func.count()).where(
-        Volunteer.status != "erased").group_by(Volunteer.status), staff)
-    found = {status: n for status, n in db_session().execute(query)}
-    return {status: found.get(status, 0) for status in STATUS_ORDER}
-
-
-def _looks_after_nobody(staff: service.Staff) -> bool:
-    """A coordinator with no municipality and no team of their own sees no one."""
-    if staff.sees_all:
-        return False
-    session = db_session()
-    return not _areas_of(current_user.id) and session.scalar(
-        select(func.count()).select_from(Team).where(Team.coordinator_id == current_user.id)
-    ) == 0
 
 
 def _filters(args: MultiDict[str, str]) -> tuple[SearchIn, dict[str, str]]:
@@ -118,14 +93,14 @@ def index() -> Any:
     session, staff = db_session(), _staff()
     filters, errors = _filters(request.args)
     found = [] if errors else service.search(session, filters, staff)
-    counts = _status_counts(staff)
+    counts = service.status_counts(db_session(), staff)
     session.commit()  # the search is audit-logged
     municipalities, neighbourhoods = _places()
     return render_template(
         "volunteers/coordinator/index.html", volunteers=found, filters=filters,
         errors=errors, counts=counts, limit=service.SEARCH_LIMIT, teams=service.teams(session),
         municipalities=municipalities, neighbourhoods=neighbourhoods,
-        nobody=_looks_after_nobody(staff), query=request.query_string.decode(),
+        nobody=service.looks_after_nobody(db_session(), staff), query=request.query_string.decode(),
     ), 422 if errors else 200
 
 
@@ -348,7 +323,7 @@ def areas() -> Any:
                 name=coordinator.display_name or coordinator.username, n=len(chosen)),
               "success")
         return redirect(url_for("volunteers.areas"))
-    rows = [(u, _areas_of(u.id)) for u in _coordinators()]
+    rows = [(u, service.areas_of(db_session(), u.id)) for u in _coordinators()]
     return render_template("volunteers/coordinator/areas.html", rows=rows,
                            municipalities=municipalities,
                            names={a.code: a.name for a in municipalities},
