@@ -133,24 +133,13 @@ def create_warehouse() -> Any:
     return _create(WarehouseIn, service.create_warehouse, warehouse_json)
 
 
-def _record(sess: Any, data: MovementIn) -> list[StockMovement]:
-    """:func:`service.record`, once more when a receipt of the same new lot made its
-    batch at the same moment (PostgreSQL: the unique batch row); the first try was
-    rolled back whole, so the second adds to the batch the other one made."""
-    try:
-        return service.record(sess, data, None)
-    except IntegrityError:
-        sess.rollback()
-        return service.record(sess, data, None)
-
-
 @bp.route("/movements", methods=["POST"])
 @api_scopes(SCOPE)
 def create_movement() -> Any:
     sess = db_session()
     try:
         data = json_body(MovementIn)
-        movements = _record(sess, data)
+        movements = service.record(sess, data, None)
     except InputError as exc:
         return exc.as_response(422)
     except service.StockError as exc:

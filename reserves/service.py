@@ -21,6 +21,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sargs import clock
@@ -174,19 +175,36 @@ def receive(session: Session, item: ReserveItem, warehouse: Warehouse, lot: str,
     same expiry). Without an expiry, the item's shelf life gives one."""
     if expires_on is None and item.shelf_life_days:
         expires_on = today() + timedelta(days=item.shelf_life_days)
-    batch = session.scalar(select(Batch).where(
-        Batch.item_id == item.id, Batch.warehouse_id == warehouse.id, Batch.lot == lot))
-    if batch is not None and batch.expires_on != expires_on:
+    batch = _lot(session, item.id, warehouse.id, lot)
+    if batch is None:
+        batch = _new_batch(session, Batch(
+            item_id=item.id, warehouse_id=warehouse.id, lot=lot, expires_on=expires_on,
+            supplier=supplier, document_no=document_no, unit_price=unit_price,
+            quantity=ZERO, received_at=clock.now()))
+    if batch.expires_on != expires_on:
         raise StockError("expires_on", _(
             "Lot %(lot)s is in this warehouse with another expiry date (%(date)s).",
             lot=lot, date=batch.expires_on or "—"))
-    if batch is None:
-        batch = Batch(item_id=item.id, warehouse_id=warehouse.id, lot=lot,
-                      expires_on=expires_on, supplier=supplier, document_no=document_no,
-                      unit_price=unit_price, quantity=ZERO, received_at=clock.now())
-        session.add(batch)
-        session.flush()
     return _move(session, batch, quantity, "receipt", who)
+
+
+def _lot(session: Session, item_id: int, warehouse_id: int, lot: str) -> Batch | None:
+    return session.scalar(select(Batch).where(
+        Batch.item_id == item_id, Batch.warehouse_id == warehouse_id, Batch.lot == lot))
+
+
+def _new_batch(session: Session, batch: Batch) -> Batch:
+    """Store a new lot's batch; when another transaction stored the same lot a moment
+    ago (the unique item, warehouse and lot), that one is used instead."""
+    try:
+        with session.begin_nested():
+            session.add(batch)
+            session.flush()
+        return batch
+    except IntegrityError:
+        found = _lot(session, batch.item_id, batch.warehouse_id, batch.lot)
+        assert found is not None
+        return found
 
 
 def expired(batch: Batch, on: date | None = None) -> bool:
@@ -210,16 +228,14 @@ def transfer(session: Session, batch: Batch, to: Warehouse, quantity: Decimal,
         raise StockError("to_warehouse", _("A transfer goes to another warehouse."))
     group = str(uuid.uuid4())
     out = _move(session, batch, -quantity, "transfer_out", who, group=group)
-    target = session.scalar(select(Batch).where(
-        Batch.item_id == batch.item_id, Batch.warehouse_id == to.id, Batch.lot == batch.lot))
+    target = _lot(session, batch.item_id, to.id, batch.lot)
     if target is None:
-        target = Batch(item_id=batch.item_id, warehouse_id=to.id, lot=batch.lot,
-                       expires_on=batch.expires_on, supplier=batch.supplier,
-                       document_no=batch.document_no, unit_price=batch.unit_price,
-                       quantity=ZERO, received_at=batch.received_at)
-        session.add(target)
-        session.flush()
-    elif target.expires_on != batch.expires_on:
+        target = _new_batch(session, Batch(
+            item_id=batch.item_id, warehouse_id=to.id, lot=batch.lot,
+            expires_on=batch.expires_on, supplier=batch.supplier,
+            document_no=batch.document_no, unit_price=batch.unit_price, quantity=ZERO,
+            received_at=batch.received_at))
+    if target.expires_on != batch.expires_on:
         raise StockError("to_warehouse", _(
             "Lot %(lot)s is in that warehouse with another expiry date.", lot=batch.lot))
     return out, _move(session, target, quantity, "transfer_in", who, group=group)

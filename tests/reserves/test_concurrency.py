@@ -12,7 +12,6 @@ import threading
 from decimal import Decimal
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from sargs.auth.service import create_token
@@ -20,7 +19,6 @@ from sargs.reserves import service
 from sargs.reserves.models import Batch, StockMovement
 from sargs.reserves.schemas import MovementIn
 from sargs.reserves.service import Who
-from tests.conftest import ON_POSTGRES
 
 D = Decimal
 ROUNDS = 5  # several fresh batches: more chances for the requests to meet
@@ -146,10 +144,6 @@ def test_two_transfers_of_a_lot_to_a_new_warehouse_both_land(app: Any,
                 Batch.lot == lot, Batch.warehouse_id == stockroom.ozolnieki.id)) == D(7)
 
 
-@pytest.mark.xfail(ON_POSTGRES, strict=True, raises=AssertionError, reason=(
-    "service.receive makes a new lot's batch without a savepoint: the second of two "
-    "simultaneous receipts meets the unique (item, warehouse, lot) row and fails whole "
-    "(nothing half-written; the staff API tries it once more)"))
 def test_two_receipts_of_a_new_lot_at_once_both_land(app: Any, stockroom: Any) -> None:
     for round_ in range(ROUNDS):
         receipt = {"kind": "receipt", "item": "W-5L", "warehouse": "CENTRS",
