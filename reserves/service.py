@@ -763,3 +763,80 @@ def autonomy_json(result: Autonomy) -> dict[str, Any]:
             "items": [{"item": row.item, "days": _days(row.days), "name": row.name,
                        "quantity": fmt(row.quantity), "unit": row.unit,
                        "per_day": fmt(row.per_day)} for row in result.items]}
+
+
+# --- pages and reports ---------------------------------------------------------------
+# What the warehouse pages and their CSV / XLSX files read beyond the rules above: a
+# warehouse's edit, an item's minimums and batches, stock totals per item, who moved.
+
+
+def update_warehouse(session: Session, warehouse: Warehouse, data: WarehouseIn) -> Warehouse:
+    taken = session.scalar(select(Warehouse.id).where(Warehouse.code == data.code,
+                                                      Warehouse.id != warehouse.id))
+    if taken:
+        raise StockError("code", _("A warehouse with this code exists."))
+    for key, value in data.model_dump().items():
+        setattr(warehouse, key, value)
+    session.flush()
+    return warehouse
+
+
+def minimums(session: Session, item: ReserveItem) -> dict[int, Decimal]:
+    """The item's minimum level per warehouse id."""
+    return {warehouse_id: minimum for warehouse_id, minimum in session.execute(
+        select(MinimumLevel.warehouse_id, MinimumLevel.minimum)
+        .where(MinimumLevel.item_id == item.id))}
+
+
+def batches_of(session: Session, item_id: int, warehouse_id: int | None = None
+               ) -> list[Batch]:
+    """An item's batches with stock, in the order they should go out (first expired
+    first, no expiry last), for the batch picker and the item's page."""
+    query = select(Batch).where(Batch.item_id == item_id, Batch.quantity > 0)
+    if warehouse_id is not None:
+        query = query.where(Batch.warehouse_id == warehouse_id)
+    return list(session.scalars(query.order_by(
+        Batch.expires_on.is_(None), Batch.expires_on, Batch.received_at, Batch.id)))
+
+
+@dataclass(frozen=True)
+class ItemTotal:
+    """One item's stock on hand in all the warehouses of the rows it was summed from."""
+
+    item: str
+    owner: str
+    quantity: Decimal
+    unit: str
+    earliest_expiry: date | None
+    warehouses: int
+
+
+def totals_by_item(rows: Iterable[StockRow]) -> list[ItemTotal]:
+    """Sum :func:`stock` rows per item (in the rows' order of items)."""
+    grouped: dict[str, list[StockRow]] = {}
+    for row in rows:
+        grouped.setdefault(row.item, []).append(row)
+    totals = []
+    for code, group in grouped.items():
+        expiries = [row.earliest_expiry for row in group if row.earliest_expiry is not None]
+        totals.append(ItemTotal(code, group[0].owner, sum((r.quantity for r in group), ZERO),
+                                group[0].unit, min(expiries, default=None), len(group)))
+    return totals
+
+
+def user_names(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
+    """Display names of the people who moved stock (the stock card's "who")."""
+    from sargs.auth.models import User
+
+    wanted = {user_id for user_id in ids if user_id is not None}
+    if not wanted:
+        return {}
+    return {user_id: name for user_id, name in session.execute(
+        select(User.id, User.display_name).where(User.id.in_(wanted)))}
+
+
+def recent_movements(session: Session, limit: int = 20) -> list[tuple[StockMovement, Batch]]:
+    """The latest movements of any item, newest first."""
+    return [(movement, batch) for movement, batch in session.execute(
+        select(StockMovement, Batch).join(Batch, Batch.id == StockMovement.batch_id)
+        .order_by(StockMovement.id.desc()).limit(limit))]
