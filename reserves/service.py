@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_FLOOR, Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
@@ -534,8 +534,7 @@ def expiring(session: Session, within_days: int) -> list[Batch]:
 # --- stock on hand and autonomy ----------------------------------------------------
 
 
-@dataclass(frozen=True)
-class StockRow:
+class StockRow(NamedTuple):
     item: str
     warehouse: str
     owner: str
@@ -547,22 +546,24 @@ class StockRow:
 def stock(session: Session, *, warehouse_id: int | None = None, owner: str | None = None,
           item_id: int | None = None) -> list[StockRow]:
     """Stock on hand per item and warehouse (batches with stock), with the earliest
-    expiry."""
-    query = (select(ReserveItem.code, Warehouse.code, ReserveItem.owner,
-                    func.sum(Batch.quantity), ReserveItem.unit, func.min(Batch.expires_on))
-             .join(ReserveItem, ReserveItem.id == Batch.item_id)
-             .join(Warehouse, Warehouse.id == Batch.warehouse_id)
-             .where(Batch.quantity > 0)
-             .group_by(ReserveItem.code, Warehouse.code, ReserveItem.owner, ReserveItem.unit)
-             .order_by(ReserveItem.code, Warehouse.code))
+    expiry. The batches are summed by ids first and named after, and the rows come
+    through the Core connection: a region's 20 000 rows stay a fast answer."""
+    sums = select(Batch.item_id, Batch.warehouse_id,
+                  func.sum(Batch.quantity).label("quantity"),
+                  func.min(Batch.expires_on).label("earliest")).where(Batch.quantity > 0)
     if warehouse_id is not None:
-        query = query.where(Batch.warehouse_id == warehouse_id)
+        sums = sums.where(Batch.warehouse_id == warehouse_id)
+    if item_id is not None:
+        sums = sums.where(Batch.item_id == item_id)
+    summed = sums.group_by(Batch.item_id, Batch.warehouse_id).subquery()
+    query = (select(ReserveItem.code, Warehouse.code, ReserveItem.owner, summed.c.quantity,
+                    ReserveItem.unit, summed.c.earliest)
+             .join(ReserveItem, ReserveItem.id == summed.c.item_id)
+             .join(Warehouse, Warehouse.id == summed.c.warehouse_id)
+             .order_by(ReserveItem.code, Warehouse.code))
     if owner is not None:
         query = query.where(ReserveItem.owner == owner)
-    if item_id is not None:
-        query = query.where(Batch.item_id == item_id)
-    return [StockRow(code, warehouse, item_owner, _decimal(total), unit, earliest)
-            for code, warehouse, item_owner, total, unit, earliest in session.execute(query)]
+    return [StockRow._make(row) for row in session.connection().execute(query)]
 
 
 @dataclass(frozen=True)
