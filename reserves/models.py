@@ -92,6 +92,20 @@ class Batch(Base):
     warehouse: Mapped[Warehouse] = relationship(lazy="joined")
 
 
+class StockLevel(Base):
+    """An item's balance in a warehouse (the sum of its batches there) and the earliest
+    expiry among the batches that hold stock: kept by the statement that moves a batch,
+    so stock on hand is read without summing every batch."""
+
+    __tablename__ = "reserve_stock"
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("reserve_item.id"), primary_key=True)
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("reserve_warehouse.id"),
+                                              primary_key=True, index=True)
+    quantity: Mapped[Decimal] = quantity()
+    earliest_expiry: Mapped[date | None] = mapped_column(Date)
+
+
 class StockMovement(Base):
     """One change of one batch's balance; append-only (the database refuses UPDATE and
     DELETE). ``quantity`` is signed: + in, − out."""

@@ -20,7 +20,7 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Any, NamedTuple
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -31,6 +31,7 @@ from sargs.reserves.models import (
     RequestLine,
     ReserveItem,
     ReserveRequest,
+    StockLevel,
     StockMovement,
     StockTake,
     StockTakeLine,
@@ -156,6 +157,16 @@ def _move(session: Session, batch: Batch, delta: Decimal, kind: str, who: Who, *
         raise StockError("quantity", _(
             "Batch %(lot)s has only %(left)s %(unit)s left.", lot=batch.lot,
             left=fmt(batch.quantity), unit=batch.item.unit))
+    # The item's balance in the warehouse moves in the same transaction, and its
+    # earliest expiry is read again from the batches that still hold stock.
+    holding = select(func.min(Batch.expires_on)).where(
+        Batch.item_id == batch.item_id, Batch.warehouse_id == batch.warehouse_id,
+        Batch.quantity > 0).scalar_subquery()
+    session.execute(
+        update(StockLevel).where(StockLevel.item_id == batch.item_id,
+                                 StockLevel.warehouse_id == batch.warehouse_id)
+        .values(quantity=StockLevel.quantity + delta, earliest_expiry=holding)
+        .execution_options(synchronize_session=False))
     movement = StockMovement(
         kind=kind, batch_id=batch.id, item_id=batch.item_id, quantity=delta, reason=reason,
         group=group, request_id=request_id, stocktake_id=stocktake_id,
@@ -195,7 +206,16 @@ def _lot(session: Session, item_id: int, warehouse_id: int, lot: str) -> Batch |
 
 def _new_batch(session: Session, batch: Batch) -> Batch:
     """Store a new lot's batch; when another transaction stored the same lot a moment
-    ago (the unique item, warehouse and lot), that one is used instead."""
+    ago (the unique item, warehouse and lot), that one is used instead. The item's
+    first batch in a warehouse starts its balance row there."""
+    if session.get(StockLevel, (batch.item_id, batch.warehouse_id)) is None:
+        try:
+            with session.begin_nested():
+                session.add(StockLevel(item_id=batch.item_id, warehouse_id=batch.warehouse_id,
+                                       quantity=ZERO))
+                session.flush()
+        except IntegrityError:  # another transaction started it a moment ago
+            pass
     try:
         with session.begin_nested():
             session.add(batch)
@@ -545,25 +565,60 @@ class StockRow(NamedTuple):
 
 def stock(session: Session, *, warehouse_id: int | None = None, owner: str | None = None,
           item_id: int | None = None) -> list[StockRow]:
-    """Stock on hand per item and warehouse (batches with stock), with the earliest
-    expiry. The batches are summed by ids first and named after, and the rows come
-    through the Core connection: a region's 20 000 rows stay a fast answer."""
-    sums = select(Batch.item_id, Batch.warehouse_id,
-                  func.sum(Batch.quantity).label("quantity"),
-                  func.min(Batch.expires_on).label("earliest")).where(Batch.quantity > 0)
+    """Stock on hand per item and warehouse, with the earliest expiry, by item and
+    warehouse code: the balance rows the movements keep (no batch is summed). The rows
+    are read bare, in key order, and named from the catalogue in Python, so a region's
+    20 000 rows stay a fast answer."""
+    items = {row.id: row for row in session.execute(
+        select(ReserveItem.id, ReserveItem.code, ReserveItem.owner, ReserveItem.unit)
+        .order_by(ReserveItem.code))}
+    places = {key: code for key, code in session.execute(
+        select(Warehouse.id, Warehouse.code).order_by(Warehouse.code))}
+    # Ranks by code: the rows are put in code order by one integer each.
+    item_rank = {key: rank for rank, key in enumerate(items)}
+    place_rank = {key: rank for rank, key in enumerate(places)}
+    query = select(StockLevel.item_id, StockLevel.warehouse_id, StockLevel.quantity,
+                   StockLevel.earliest_expiry).where(StockLevel.quantity > 0)
     if warehouse_id is not None:
-        sums = sums.where(Batch.warehouse_id == warehouse_id)
+        query = query.where(StockLevel.warehouse_id == warehouse_id)
     if item_id is not None:
-        sums = sums.where(Batch.item_id == item_id)
-    summed = sums.group_by(Batch.item_id, Batch.warehouse_id).subquery()
-    query = (select(ReserveItem.code, Warehouse.code, ReserveItem.owner, summed.c.quantity,
-                    ReserveItem.unit, summed.c.earliest)
-             .join(ReserveItem, ReserveItem.id == summed.c.item_id)
-             .join(Warehouse, Warehouse.id == summed.c.warehouse_id)
-             .order_by(ReserveItem.code, Warehouse.code))
+        query = query.where(StockLevel.item_id == item_id)
     if owner is not None:
-        query = query.where(ReserveItem.owner == owner)
-    return [StockRow._make(row) for row in session.connection().execute(query)]
+        query = query.where(StockLevel.item_id.in_(
+            [key for key, row in items.items() if row.owner == owner]))
+    rows = session.connection().execute(query).all()
+    width = len(place_rank) + 1
+    rows.sort(key=lambda row: item_rank[row[0]] * width + place_rank[row[1]])
+    found = []
+    for item_key, place_key, quantity, earliest in rows:
+        item = items[item_key]
+        found.append(StockRow(item.code, places[place_key], item.owner, quantity, item.unit,
+                              earliest))
+    return found
+
+
+def rebuild_levels(connection: Any) -> None:
+    """Write every balance row anew from the batches (after a bulk load that wrote
+    batches directly, as the bench does)."""
+    connection.execute(delete(StockLevel))
+    connection.execute(insert(StockLevel).from_select(
+        ["item_id", "warehouse_id", "quantity", "earliest_expiry"],
+        select(Batch.item_id, Batch.warehouse_id, func.sum(Batch.quantity),
+               func.min(case((Batch.quantity > 0, Batch.expires_on))))
+        .group_by(Batch.item_id, Batch.warehouse_id)))
+
+
+def levels_by_batches(session: Session) -> dict[tuple[int, int], tuple[Decimal, date | None]]:
+    """(item id, warehouse id) → (Σ batches, earliest expiry of those holding stock):
+    what the balance rows must say."""
+    found: dict[tuple[int, int], tuple[Decimal, date | None]] = {}
+    for item_id, warehouse_id, quantity, expires_on in session.execute(
+            select(Batch.item_id, Batch.warehouse_id, Batch.quantity, Batch.expires_on)):
+        total, earliest = found.get((item_id, warehouse_id), (ZERO, None))
+        if quantity > 0 and expires_on is not None:
+            earliest = min(earliest, expires_on) if earliest else expires_on
+        found[(item_id, warehouse_id)] = (total + quantity, earliest)
+    return found
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from sargs.reserves import service
-from sargs.reserves.models import Batch, StockMovement
+from sargs.reserves.models import Batch, StockLevel, StockMovement
 from sargs.reserves.schemas import CountIn, MovementIn, RequestIn
 from sargs.reserves.service import Who
 from sargs.web.forms import InputError, validate
@@ -193,3 +193,6 @@ def test_balance_equals_the_sum_of_movements(db: Any, stockroom: Any, ops: list)
         db.refresh(batch)
         assert batch.quantity >= 0
         assert batch.quantity == sums.get(batch.id, 0)
+    levels = {(row.item_id, row.warehouse_id): (row.quantity, row.earliest_expiry)
+              for row in db.scalars(select(StockLevel))}
+    assert levels == service.levels_by_batches(db)
