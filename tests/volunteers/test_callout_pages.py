@@ -82,7 +82,7 @@ def test_the_form_creates_a_call_out_that_asks_the_matching_volunteers(
     response = post_form(client, f"{BASE}/new", form(activation_id))
     assert response.status_code == 302
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Call-out A" in page and "A1 — coming, A2 — cannot come" in page
+    assert "Izsaukums A" in page and "A1 — ieradīšos, A2 — nevarēšu ierasties" in page
     # needed 1 → the first wave asks two: the first two first-aiders, never Dace.
     assert roster(page) == {str(crew["anna"]): "asked", str(crew["cilda"]): "asked"}
     assert 'data-yes="0" data-no="0" data-waiting="2" data-needed="1"' in page
@@ -103,7 +103,7 @@ def test_bad_input_is_shown_at_its_field(client, users, activation_id, crew, db)
     response = post_form(client, f"{BASE}/new", form(activation_id, link_kind="alert",
                                                       link_ref="77"))
     assert response.status_code == 422
-    assert "No alert has this number." in response.get_data(as_text=True)
+    assert "Paziņojuma ar šādu numuru nav." in response.get_data(as_text=True)
     response = post_form(client, f"{BASE}/new", form(activation_id, title=""))
     assert response.status_code == 422
     assert field_has_error(response.get_data(as_text=True), "title")
@@ -129,7 +129,7 @@ def test_the_coordinator_settles_an_unclear_reply_and_logs_hours(
     users.signed_in(client, "koord", "coordinator")
     page = client.get(f"{BASE}/{callout_id}").get_data(as_text=True)
     [reply_id] = re.findall(r'data-testid="unclear-reply" data-id="(\d+)"', page)
-    assert "varbūt?" in page and "no call-out code" in page
+    assert "varbūt?" in page and "nav izsaukuma koda" in page
 
     response = post_form(client, f"{BASE}/{callout_id}/replies/{reply_id}/settle",
                          {"decision": "yes"})
@@ -150,7 +150,8 @@ def test_the_coordinator_settles_an_unclear_reply_and_logs_hours(
     assert 'data-testid="total-hours">2.25<' in live
     # Checking out twice is refused with a message, nothing changes.
     post_form(client, f"{BASE}/{callout_id}/asks/{ask_id}/check-out")
-    assert "Already checked out." in client.get(f"{BASE}/{callout_id}").get_data(as_text=True)
+    assert "Aiziešana jau ir reģistrēta." in client.get(f"{BASE}/{callout_id}").get_data(
+        as_text=True)
 
     # Reading the roster is audit-logged with the volunteers' ids only.
     entries = db.scalars(select(AuditEntry).where(
