@@ -82,7 +82,7 @@ def test_the_form_creates_a_call_out_that_asks_the_matching_volunteers(
     response = post_form(client, f"{BASE}/new", form(activation_id))
     assert response.status_code == 302
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Izsaukums A" in page and "A1 — ieradīšos, A2 — nevarēšu ierasties" in page
+    assert "Izsaukums A" in page and "A1 — nāku, A2 — nevaru" in page
     # needed 1 → the first wave asks two: the first two first-aiders, never Dace.
     assert roster(page) == {str(crew["anna"]): "asked", str(crew["cilda"]): "asked"}
     assert 'data-yes="0" data-no="0" data-waiting="2" data-needed="1"' in page
