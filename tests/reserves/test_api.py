@@ -75,7 +75,7 @@ def test_an_item_and_a_warehouse_are_created(client: Any, db: Any, auth: Any) ->
     db.rollback()
     again = client.post(f"{API}/items", headers=auth, json={
         "code": "H-SOAP", "name_lv": "Ziepes", "category": "hygiene", "unit": "pcs"})
-    assert "exists" in _errors(again)["code"]
+    assert "jau ir" in _errors(again)["code"]  # "Prece ar šādu kodu jau ir."
     assert set(_errors(client.post(f"{API}/items", headers=auth, json={
         "code": "X", "name_lv": "", "category": "toys", "unit": "pcs"}))) == {"name_lv",
                                                                             "category"}
@@ -133,10 +133,10 @@ def test_refused_movements_name_the_field_and_the_reason(client: Any, db: Any, a
             "item": "W-5L", "warehouse": "CENTRS", "lot": "L1", **body}))
 
     negative = refused(kind="issue", quantity="6")
-    assert "only 5 l left" in negative["quantity"]
+    assert "atlikuši tikai 5 l" in negative["quantity"]
     assert "quantity" in refused(kind="transfer", to_warehouse="OZOL", quantity="5.5")
     expired = refused(kind="issue", item="F-CAN", lot="OLD", quantity="1")
-    assert "expired" in expired["lot"] and "written off" in expired["lot"]
+    assert "derīguma termiņš beidzās" in expired["lot"] and "norakstīt" in expired["lot"]
     assert "NOPE" in refused(kind="issue", item="NOPE", quantity="1")["item"]
     assert "NOWHERE" in refused(kind="issue", warehouse="NOWHERE", quantity="1")["warehouse"]
     assert "lot" in refused(kind="issue", lot="MISSING", quantity="1")
@@ -228,7 +228,7 @@ def test_autonomy_without_people_counts_the_open_shelters(client: Any, db: Any, 
                                                           stockroom: Any) -> None:
     service.receive(db, stockroom.food, stockroom.centre, "F1", D(100), Who())
     db.commit()
-    assert "shelter" in _errors(client.get(f"{API}/autonomy", headers=auth))["people"]
+    assert "patvertnēs" in _errors(client.get(f"{API}/autonomy", headers=auth))["people"]
     _shelter_with(db, 40)
     body = client.get(f"{API}/autonomy", headers=auth).get_json()
     # 40 people eat 20 kg a day: 100 kg last 5 days; no water at all: 0 days.

@@ -170,7 +170,7 @@ def test_an_item_is_created_edited_and_refused_at_the_field(client: Any, users: 
     assert (item.norm_per_person_day, item.owner, item.shelf_life_days) == (D("0.25"),
                                                                             "state", 730)
     text = page(client, response.headers["Location"])
-    assert 'data-testid="norm">0.25 sets<' in text and "Higiēnas komplekts" in text
+    assert 'data-testid="norm">0.25 kompl.<' in text and "Higiēnas komplekts" in text
 
     for changes, field in (({"code": "W-5L"}, "code"), ({"category": "toys"}, "category"),
                            ({"norm_per_person_day": "abc"}, "norm_per_person_day"),
@@ -259,7 +259,7 @@ def test_every_movement_form_moves_the_stock(client: Any, users: Any, db: Any,
     assert (batch.quantity, batch.supplier, batch.document_no, batch.unit_price,
             batch.expires_on) == (D("120.5"), "Venden", "PPR-17", D("0.45"), date(2027, 9, 30))
     flashed = page(client, response.headers["Location"])
-    assert "which now holds 120.5 l" in flashed
+    assert "kurā tagad ir 120.5 l" in flashed
 
     base = {"item": "W-5L", "warehouse": "CENTRS", "batch_id": str(batch.id)}
     for data in ({"kind": "issue", "quantity": "20"},
@@ -288,7 +288,8 @@ def test_a_refused_movement_is_named_at_its_field_and_moves_nothing(
         "quantity": "6", "note": "Skola"})
     assert response.status_code == 422
     text = response.get_data(as_text=True)
-    assert re.search(r'id="e-quantity" class="field-error">Batch L1 has only 5 l left\.<', text)
+    assert re.search(r'id="e-quantity" class="field-error">Partijā L1 atlikuši tikai 5 l\.<',
+                     text)
     assert re.search(r'name="quantity"[^>]*value="6"', text)
     assert 'value="Skola"' in text
     assert re.search(rf'<option value="{l1.id}"[^>]*selected', text)  # the batch kept
@@ -297,7 +298,7 @@ def test_a_refused_movement_is_named_at_its_field_and_moves_nothing(
         "kind": "transfer", "item": "W-5L", "warehouse": "CENTRS", "batch_id": str(old.id),
         "to_warehouse": "OZOL", "quantity": "9"})
     assert response.status_code == 422
-    assert "Batch OLD has only 8 l left." in response.get_data(as_text=True)
+    assert "Partijā OLD atlikuši tikai 8 l." in response.get_data(as_text=True)
 
     response = post(client, "/reserves/movements", {
         "kind": "issue", "item": "W-5L", "warehouse": "CENTRS", "batch_id": str(old.id),
@@ -305,7 +306,8 @@ def test_a_refused_movement_is_named_at_its_field_and_moves_nothing(
     assert response.status_code == 422
     text = response.get_data(as_text=True)
     assert field_has_error(text, "batch_id")
-    assert "Batch OLD expired on 2026-11-01: it cannot be issued, only written off." in text
+    assert ("Partijas OLD derīguma termiņš beidzās 2026-11-01: to nevar izsniegt, tikai "
+            "norakstīt.") in text
 
     response = post(client, "/reserves/movements", {
         "kind": "write_off", "item": "W-5L", "warehouse": "CENTRS", "batch_id": str(old.id),
@@ -331,7 +333,7 @@ def test_the_batch_picker_lists_the_batches_with_balance_and_expiry(
     stocked(db, stockroom)
     users.signed_in(client, "janis", "warehouse")
     text = page(client, "/reserves/movements?kind=issue")
-    assert "Choose the item and the warehouse first" in text
+    assert "Vispirms izvēlieties preci un noliktavu" in text
     for path in ("/reserves/movements?kind=issue&item=W-5L&warehouse=CENTRS",
                  "/reserves/movements/batches?item=W-5L&warehouse=CENTRS"):
         text = page(client, path)
@@ -339,10 +341,11 @@ def test_the_batch_picker_lists_the_batches_with_balance_and_expiry(
             r'<option value="\d+" data-lot="\w+" data-expired="\w+"[^>]*>(.*?)</option>',
             text, re.S)]
         # First expired first out; the expired batch is marked.
-        assert options == ["OLD · 100 l · EXPIRED 20.11.2026", "L1 · 300 l · expires 01.06.2027"]
+        assert options == ["OLD · 100 l · TERMIŅŠ BEIDZĀS 20.11.2026",
+                           "L1 · 300 l · derīga līdz 01.06.2027"]
         assert 'data-lot="OLD" data-expired="yes"' in text
     text = page(client, "/reserves/movements/batches?item=SB&warehouse=CENTRS")
-    assert "No batch of this item with stock in this warehouse" in text
+    assert "Šajā noliktavā nav šīs preces partiju ar atlikumu" in text
     # Without a script the form is posted back to list the batches; nothing is recorded.
     before = movement_count(db)
     response = post(client, "/reserves/movements", {
@@ -398,10 +401,10 @@ def test_the_stock_card_shows_each_movement_with_who_and_the_balance_after(
     lines = [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", m)).strip()
              for m in re.findall(r'<tr data-testid="card-line"[^>]*>(.*?)</tr>', text, re.S)]
     assert lines == [
-        "24.11.2026 13:00 janis transfer in Ozolnieki F1 +10 kg 27.5 kg",
-        "24.11.2026 13:00 janis transfer out Centrālā F1 -10 kg 17.5 kg",
-        "24.11.2026 12:30 janis issue Centrālā F1 -12.5 kg 27.5 kg Patversme",
-        "24.11.2026 12:00 janis receipt Centrālā F1 +40 kg 40 kg",
+        "24.11.2026 13:00 janis ienākoša pārvietošana Ozolnieki F1 +10 kg 27.5 kg",
+        "24.11.2026 13:00 janis izejoša pārvietošana Centrālā F1 -10 kg 17.5 kg",
+        "24.11.2026 12:30 janis izsniegšana Centrālā F1 -12.5 kg 27.5 kg Patversme",
+        "24.11.2026 12:00 janis saņemšana Centrālā F1 +40 kg 40 kg",
     ]
 
 
