@@ -69,7 +69,9 @@ def resolve(session: Session, alert: Alert) -> list[Recipient]:
 
     Staff reached through groups or by name get every address on the alert's
     channels (voice and Telegram for the commission); residents get their
-    preferred channel, and fall back to the next one only on failure.
+    preferred channel, and fall back to the next one only on failure — as do
+    contacts named in an audience with ``"first_reachable": true`` (volunteers asked
+    a question once, on the first channel they can answer on).
     """
     if "told_of" in alert.audience:  # a cancel or correction: see follow_up
         return follow_up(session, alert)
@@ -87,9 +89,10 @@ def resolve(session: Session, alert: Alert) -> list[Recipient]:
                 staff.extend(m.contact for m in group.members if m.contact.active)
         if alert.audience.get("public"):
             public = _public_subscribers(session, alert)
+    every = not alert.audience.get("first_reachable")
     for contact in staff:
         chosen.extend((contact.id, contact.language, channel, address)
-                      for channel, address in _addresses(contact, alert.channels, True))
+                      for channel, address in _addresses(contact, alert.channels, every))
     chosen.extend(public)
     written = {t.language for t in alert.texts}
     fallback = alert.texts[0].language

@@ -1,16 +1,16 @@
 """Messages to volunteers, through the notification engine.
 
-A contact named in an alert is sent the alert on every channel of the alert where it
-has an address, so a volunteer with both Telegram and a phone would be told twice.
-Volunteers are therefore grouped by the first of ``channels`` their contact can be
-reached on (Telegram before SMS before e-mail, as :func:`service.sync_contact`
-orders them), and each group gets one alert on that channel. The delivery ledger
-then proves who was told what and when, as for any alert.
+A contact named in an alert is sent it on every channel where it has an address, so
+a volunteer with both Telegram and a phone would be told twice. Volunteers' alerts
+therefore name them with ``"first_reachable"``: each is sent the message on the first
+of the alert's channels their contact can be reached on (Telegram before SMS before
+e-mail, as :func:`service.sync_contact` orders them), and on the next one only when
+that fails for good (a blocked bot). The delivery ledger then proves who was told
+what and when, as for any alert.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 from flask import current_app, has_app_context
@@ -51,23 +51,16 @@ def send(session: Session, contact_ids: list[int], channels: tuple[str, ...], *,
          texts: dict[str, str], source: str, source_ref: str,
          activation_id: int | None = None, exercise: bool = False,
          sendable: set[str] | None = None) -> dict[int, Alert]:
-    """One message to each contact on its first channel; contact id → the alert that
-    carries it (contacts that cannot be reached are missing). Raises
+    """One message to each contact on its first channel, as one alert; contact id →
+    that alert (contacts with no address on ``channels`` are left out). Raises
     :class:`sargs.channels.alerts.AlertError` for a text the engine refuses."""
-    by_channel: dict[str, list[int]] = defaultdict(list)
-    for contact_id, channel in first_channels(
-            session, list(dict.fromkeys(contact_ids)), channels).items():
-        by_channel[channel].append(contact_id)
-    sent: dict[int, Alert] = {}
-    for channel in channels:
-        ids = by_channel.get(channel)
-        if not ids:
-            continue
-        alert = alerts.create_alert(session, alerts.AlertDraft(
-            source=source, cap_status="Exercise" if exercise else "Actual", texts=texts,
-            audience={"contacts": ids}, channels=[channel], activation_id=activation_id,
-            source_ref=source_ref), None)
-        alerts.submit(session, alert, None)  # volunteers named one by one: no second person
-        alerts.start_sending(session, alert, sendable or set())
-        sent.update((contact_id, alert) for contact_id in ids)
-    return sent
+    reachable = list(first_channels(session, list(dict.fromkeys(contact_ids)), channels))
+    if not reachable:
+        return {}
+    alert = alerts.create_alert(session, alerts.AlertDraft(
+        source=source, cap_status="Exercise" if exercise else "Actual", texts=texts,
+        audience={"contacts": reachable, "first_reachable": True}, channels=list(channels),
+        activation_id=activation_id, source_ref=source_ref), None)
+    alerts.submit(session, alert, None)  # volunteers named one by one: no second person
+    alerts.start_sending(session, alert, sendable or set())
+    return dict.fromkeys(reachable, alert)

@@ -205,6 +205,23 @@ def test_the_matching_volunteers_are_asked_once_each_on_their_own_channel(
             ("callout", f"callout:{callout_id}", "Actual")}
 
 
+def test_a_volunteer_who_blocked_the_bot_is_asked_by_sms_instead(wiring, sim, telegram,
+                                                                   crew):
+    telegram.user_blocks(BERTA_CHAT)  # (the bot has not yet heard of it)
+    call_out(wiring, activation(wiring))
+    deliver(wiring)
+    deliver(wiring)  # the 403 moves Berta to her next channel
+    [text] = sms(sim, BERTA, 1)
+    assert text.startswith("Izsaukums A: Smilšu maisi") and "A1 — nāku" in text
+    with wiring.sessions() as db:
+        berta = [(r.channel, r.state) for r in db.scalars(select(Delivery))
+                 if r.address in (str(BERTA_CHAT), BERTA)]
+    # (the SMS row is sent, or delivered once the simulator's receipt came back)
+    [(sms_channel, sms_state), telegram_row] = sorted(berta)
+    assert sms_channel == "sms" and sms_state in ("sent", "delivered")
+    assert telegram_row == ("telegram", "undeliverable")
+
+
 def test_an_exercise_call_out_sends_exercise_alerts(wiring, sim, crew):
     call_out(wiring, activation(wiring, exercise=True), needed=1)
     deliver(wiring)
