@@ -230,6 +230,15 @@ def check_out(callout_id: int, ask_id: int) -> Any:
     return _act(callout, lambda s: callouts.check_out(s, ask), _("Checked out."))
 
 
+@bp.route("/<int:callout_id>/asks/<int:ask_id>/withdraw", methods=["POST"])
+@staff
+def withdraw(callout_id: int, ask_id: int) -> Any:
+    callout = _callout_or_404(callout_id)
+    ask = _ask_or_404(callout, ask_id)
+    return _act(callout, lambda s: callouts.withdraw(s, callout, ask),
+                _("Taken off the roster; the volunteer is told."))
+
+
 @bp.route("/<int:callout_id>/replies/<int:reply_id>/settle", methods=["POST"])
 @staff
 def settle(callout_id: int, reply_id: int) -> Any:

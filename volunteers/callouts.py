@@ -98,6 +98,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "button_yes": "✅ Nāku",
         "button_no": "❌ Nevaru",
         "stale": "Šis izsaukums vairs nav aktuāls.",
+        "withdrawn": "Izsaukums {code} ({title}, {when}): koordinators jūs izņēma no "
+                     "saraksta; jums nav jānāk. Paldies!",
     },
     "en": {
         "ask": "Call-out {code}: {title}, {place}, {when}.{brief} "
@@ -119,6 +121,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "button_yes": "✅ I'm coming",
         "button_no": "❌ I can't",
         "stale": "This call-out is no longer open.",
+        "withdrawn": "Call-out {code} ({title}, {when}): the coordinator took you off the "
+                     "roster; you need not come. Thank you!",
     },
 }
 
@@ -586,6 +590,27 @@ def settle(session: Session, reply: CallOutReply, decision: str, by_user_id: int
     reply.data = {**reply.data, "settled": decision, "outcome": outcome}
     session.flush()
     return outcome
+
+
+def withdraw(session: Session, callout: CallOut, ask: CallOutAsk,
+             settings: Any = None) -> None:
+    """The coordinator takes a volunteer who said yes off the roster (they are told);
+    a filled call-out opens again, and the tick asks more."""
+    _lock(session, callout)
+    if ask.state != "yes" or callout.state not in ASKING:
+        raise VolunteerError("withdraw", _(
+            "Only a volunteer on the roster of a call-out still running can be taken off."))
+    if ask.checked_in_at is not None:
+        raise VolunteerError("withdraw", _("The volunteer has checked in: check them out."))
+    ask.state = "withdrawn"
+    if callout.state == "filled":
+        callout.state = "open"
+    session.flush()
+    configured = configured_now(settings)
+    contacts = _contacts_of(session, [ask])
+    if configured is not None and contacts:
+        _send(session, configured, callout, list(contacts.values()),
+              message_texts(callout, "withdrawn"), f"withdrawn:{ask.id}")
 
 
 def check_in(session: Session, ask: CallOutAsk) -> None:

@@ -142,7 +142,12 @@ def test_the_coordinator_settles_an_unclear_reply_and_logs_hours(
 
     ask_id = db.scalar(select(CallOutAsk.id).where(CallOutAsk.volunteer_id == crew["anna"]))
     db.commit()
+    assert 'data-testid="withdraw"' in client.get(f"{BASE}/{callout_id}/live").get_data(
+        as_text=True)  # she could be taken off the roster until she checks in
     assert post_form(client, f"{BASE}/{callout_id}/asks/{ask_id}/check-in").status_code == 302
+    post_form(client, f"{BASE}/{callout_id}/asks/{ask_id}/withdraw")
+    page = client.get(f"{BASE}/{callout_id}").get_data(as_text=True)
+    assert roster(page)[str(crew["anna"])] == "yes"  # checked in: not taken off
     frozen_clock.advance(hours=2, minutes=15)
     assert post_form(client, f"{BASE}/{callout_id}/asks/{ask_id}/check-out").status_code == 302
     live = client.get(f"{BASE}/{callout_id}/live").get_data(as_text=True)

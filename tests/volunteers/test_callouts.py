@@ -378,6 +378,27 @@ def test_a_volunteer_is_never_booked_in_two_overlapping_call_outs(wiring, sim, c
 # --- on site -----------------------------------------------------------------------
 
 
+def test_the_coordinator_takes_a_volunteer_off_the_roster_and_they_are_told(wiring, sim,
+                                                                            crew):
+    callout_id = call_out(wiring, activation(wiring), needed=1)
+    reply_sms(wiring, sim, ANNA, "A1")  # the one place is taken: the call-out is filled
+    with wiring.app.app_context(), wiring.sessions() as db:
+        callout = db.get(CallOut, callout_id)
+        assert callout.state == "filled"
+        callouts.withdraw(db, callout, callouts.ask_of(db, callout, crew["anna"]),
+                          settings=wiring.settings)
+        db.commit()
+        assert callout.state == "open"  # a place is free again: the tick asks more
+    assert asks(wiring, callout_id)[crew["anna"]] == "withdrawn"
+    deliver(wiring)
+    assert ("Izsaukums A (Smilšu maisi, 24.11. 14:00–18:00): koordinators jūs izņēma no "
+            "saraksta; jums nav jānāk. Paldies!") in sms(sim, ANNA, 2)
+    with wiring.app.app_context(), wiring.sessions() as db:
+        callout = db.get(CallOut, callout_id)
+        with pytest.raises(VolunteerError):  # not on the roster any more
+            callouts.withdraw(db, callout, callouts.ask_of(db, callout, crew["anna"]))
+
+
 def test_check_in_and_out_log_the_hours(wiring, sim, crew, frozen_clock):
     callout_id = call_out(wiring, activation(wiring))
     reply_sms(wiring, sim, ANNA, "A1")
