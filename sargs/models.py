@@ -26,6 +26,16 @@ from sargs.channels.models import (
     SubscriptionCode,
 )
 from sargs.db import Base
+from sargs.exercises.models import (
+    ContinuityPlan,
+    CriticalService,
+    Exercise,
+    Inject,
+    LibraryInject,
+    Objective,
+    Participant,
+    PlanContact,
+)
 from sargs.reserves.models import (
     Batch,
     ExpiryDigest,
@@ -137,5 +147,13 @@ __all__ = [
     "StockTake",
     "StockTakeLine",
     "Warehouse",
+    "ContinuityPlan",
+    "CriticalService",
+    "Exercise",
+    "Inject",
+    "LibraryInject",
+    "Objective",
+    "Participant",
+    "PlanContact",
     "metadata",
 ]
