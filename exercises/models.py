@@ -26,6 +26,7 @@ class ContinuityPlan(Base):
     """One organisation's business-continuity plan, in the version last approved."""
 
     __tablename__ = "continuity_plan"
+    __audit_exclude__ = frozenset({"document"})  # the file's bytes: "changed" is enough
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation: Mapped[str] = mapped_column(String(200))
