@@ -44,6 +44,7 @@ bp = Blueprint("exercises", __name__, template_folder="templates", url_prefix="/
 WRITERS = frozenset({"trainer", "admin"})
 CONTACT_READERS = frozenset({"trainer", "admin", "commission"})
 staff = roles(*sorted(WRITERS), read=["commission", "auditor"])
+writers = roles(*sorted(WRITERS))  # the forms themselves, not only their posts
 MAX_ROWS = 100  # rows of services or contacts one form may carry
 SERVICE_FIELDS = ("id", "name", "recovery_time_hours", "minimum_staff", "workarounds")
 CONTACT_FIELDS = ("name", "role", "phone", "email")
@@ -204,7 +205,7 @@ def _save(plan: ContinuityPlan | None) -> Any:
 
 
 @bp.route("/plans/new", methods=["GET", "POST"])
-@staff
+@writers
 def new_plan() -> Any:
     if request.method == "GET":
         return _render_form(None, {"organisation_kind": "institution",
@@ -215,7 +216,7 @@ def new_plan() -> Any:
 
 
 @bp.route("/plans/<int:plan_id>/edit", methods=["GET", "POST"])
-@staff
+@writers
 def edit_plan(plan_id: int) -> Any:
     plan = _plan_or_404(plan_id)
     if request.method == "GET":
@@ -227,7 +228,7 @@ def edit_plan(plan_id: int) -> Any:
 
 
 @bp.route("/plans/<int:plan_id>/archive", methods=["POST"])
-@staff
+@writers
 def archive_plan(plan_id: int) -> Any:
     plan = _plan_or_404(plan_id)
     service.archive_plan(db_session(), plan)
@@ -237,7 +238,7 @@ def archive_plan(plan_id: int) -> Any:
 
 
 @bp.route("/plans/<int:plan_id>/document", methods=["POST"])
-@staff
+@writers
 def upload_document(plan_id: int) -> Any:
     plan = _plan_or_404(plan_id)
     upload = request.files.get("document")
