@@ -316,7 +316,7 @@ def _feed_serializer() -> URLSafeSerializer:
 
 
 @bp.route("/teaching")
-@roles(*training.TEACHER_ROLES)
+@roles(*training.TEACHER_ROLES, "admin")  # an administrator may teach too
 def teaching() -> Any:
     """The sessions I teach: upcoming first, then the recent ones."""
     sess = db_session()

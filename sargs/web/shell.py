@@ -57,6 +57,19 @@ NAVIGATION: tuple[NavItem, ...] = (
 )
 
 
+def current_item(items: list[NavItem], endpoint: str | None) -> str | None:
+    """The endpoint of the navigation entry the page belongs to: the page's own entry,
+    else the first entry of the page's blueprint (a blueprint may have two entries, as
+    training has for an instructor's sessions)."""
+    if not endpoint:
+        return None
+    if any(item.endpoint == endpoint for item in items):
+        return endpoint
+    blueprint = endpoint.split(".")[0]
+    return next((item.endpoint for item in items
+                 if item.endpoint.split(".")[0] == blueprint), None)
+
+
 def navigation_for(user: Any) -> list[NavItem]:
     if not getattr(user, "is_authenticated", False):
         return []
@@ -132,6 +145,7 @@ def handle_unexpected(error: Exception) -> Any:
 def template_globals() -> dict[str, Any]:
     return {
         "navigation": navigation_for(current_user),
+        "current_nav": current_item,
         "current_locale": str(get_locale()),
         "languages": settings().languages,
     }
