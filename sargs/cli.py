@@ -572,6 +572,10 @@ from sargs.reserves.cli import reserves_group  # noqa: E402
 
 cli.add_command(reserves_group)
 
+from sargs.exercises.cli import exercises_group  # noqa: E402
+
+cli.add_command(exercises_group)
+
 
 def main() -> None:
     try:
