@@ -19,7 +19,6 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -86,11 +85,10 @@ def _plan_or_404(plan_id: int) -> ContinuityPlan:
 @staff
 def index() -> Any:
     session = db_session()
-    builder = ("exercise_builder.index" in current_app.view_functions)
     return render_template("exercises/index.html", overdue=service.overdue_plans(session),
                            due_soon=service.due_soon(session),
                            due_days=service.DUE_SOON_DAYS,
-                           exercises_url=url_for("exercise_builder.index") if builder else None)
+                           exercises_url=url_for("exercise_builder.index"))
 
 
 # --- continuity plans ---------------------------------------------------------------
