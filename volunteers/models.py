@@ -211,7 +211,7 @@ class TrainingSession(Base):
     reminder_sent_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
-    course: Mapped[Course] = relationship(lazy="joined")
+    course: Mapped[Course] = relationship(lazy="joined", innerjoin=True)
 
 
 class Enrolment(Base):

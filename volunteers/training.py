@@ -318,7 +318,7 @@ def cancel_session(session: Session, ts: TrainingSession, settings: Any = None) 
 def _lock(session: Session, ts: TrainingSession) -> None:
     """Re-read the session under a row lock, so two people cannot take the last seat
     (SQLite's BEGIN IMMEDIATE already serialises writers)."""
-    session.refresh(ts, with_for_update=True)
+    session.refresh(ts, with_for_update={"of": TrainingSession})  # not the course row
 
 
 def enrol(session: Session, ts: TrainingSession, volunteer: Volunteer) -> Enrolment:
