@@ -286,7 +286,22 @@ def test_injects_reach_exactly_the_participants_marked_as_an_exercise(
         assert kept[4] is None and len({kept[1], kept[2], kept[3]} & {a.id for a in alerts}) == 3
 
 
-def test_a_tick_is_registered_for_the_scheduler(app):
+def test_the_scheduler_tick_delivers_and_a_stale_second_tick_does_not_again(
+        app, db, drill, frozen_clock):
     from sargs.scheduler import handlers
 
-    assert "exercises" in handlers()
+    exercise_id = drill.id
+    run.start(db, drill, None)
+    db.commit()
+    other = app.extensions["sargs"].sessionmaker(expire_on_commit=False)
+    stale = other.get(Exercise, exercise_id)
+    assert [i.delivered_at for i in stale.injects][0] is None  # loaded before the tick
+    other.commit()  # (SQLite holds its lock for a whole transaction)
+    with app.app_context():
+        handlers()["exercises"](db)
+    db.commit()
+    assert delivered(db, exercise_id)[1] == clock.now()
+    db.rollback()
+    assert run.deliver_due(other, None) == []  # it reads the inject list afresh
+    other.commit()
+    other.close()
