@@ -52,7 +52,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from sargs import clock
+from sargs import clock, csv_import
 from sargs.auth.models import User
 from sargs.channels.contacts import AddressError, normalise_all, register_contact, update_contact
 from sargs.channels.models import Contact
@@ -439,29 +439,13 @@ def export_csv(exercise: Exercise) -> str:
     return buffer.getvalue()
 
 
-def _csv_header(reader: Any) -> list[str]:
-    try:
-        header = [name.strip().lower() for name in next(reader)]
-    except StopIteration:
-        raise ImportRefused([Problem(1, "file", _("The file is empty."))]) from None
-    problems = [Problem(1, name or "header", _("Unknown column.")) for name in header
-                if name not in CSV_COLUMNS]
-    problems += [Problem(1, name, _("The column is missing.")) for name in CSV_REQUIRED
-                 if name not in header]
-    if len(set(header)) != len(header):
-        problems.append(Problem(1, "header", _("A column is named twice.")))
-    if problems:
-        raise ImportRefused(problems)
-    return header
-
-
 def import_csv(session: Session, exercise: Exercise, data: bytes) -> int:
     """Add every line of the file to the inject list; returns how many. A bad line raises
     :class:`ImportRefused` naming every problem, and the caller rolls back."""
     _editable(exercise)
     text = decode(data)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter(text))
-    header = _csv_header(reader)
+    header = csv_import.header(reader, CSV_COLUMNS, CSV_REQUIRED)
     problems: list[Problem] = []
     added = 0
     for cells in reader:

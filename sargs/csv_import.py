@@ -4,7 +4,10 @@ whole file that names each bad line and field."""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
+
+from flask_babel import gettext as _
 
 
 @dataclass(frozen=True)
@@ -37,3 +40,22 @@ def delimiter(text: str) -> str:
     """The delimiter of a file whose text (or first line) is ``text``."""
     header = text.split("\n", 1)[0]
     return ";" if header.count(";") > header.count(",") else ","
+
+
+def header(reader: Iterator[list[str]], columns: Collection[str],
+           required: Collection[str]) -> list[str]:
+    """The file's first line as column names (trimmed, lower case), refused naming each
+    unknown, missing or repeated column."""
+    try:
+        names = [name.strip().lower() for name in next(reader)]
+    except StopIteration:
+        raise ImportRefused([Problem(1, "file", _("The file is empty."))]) from None
+    problems = [Problem(1, name or "header", _("Unknown column.")) for name in names
+                if name not in columns]
+    problems += [Problem(1, name, _("The column is missing.")) for name in required
+                 if name not in names]
+    if len(set(names)) != len(names):
+        problems.append(Problem(1, "header", _("A column is named twice.")))
+    if problems:
+        raise ImportRefused(problems)
+    return names

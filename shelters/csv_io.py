@@ -24,6 +24,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
+from sargs import csv_import
 from sargs.csv_import import ImportRefused, Problem, decode, delimiter
 from sargs.shelters import service
 from sargs.shelters.models import Shelter
@@ -74,22 +75,6 @@ def export_csv(session: Session) -> str:
 # --- import --------------------------------------------------------------------------
 
 
-def _header(reader: Any) -> list[str]:
-    try:
-        header = [name.strip().lower() for name in next(reader)]
-    except StopIteration:
-        raise ImportRefused([Problem(1, "file", _("The file is empty."))]) from None
-    problems = [Problem(1, name or "header", _("Unknown column.")) for name in header
-                if name not in COLUMNS]
-    problems += [Problem(1, name, _("The column is missing.")) for name in REQUIRED
-                 if name not in header]
-    if len(set(header)) != len(header):
-        problems.append(Problem(1, "header", _("A column is named twice.")))
-    if problems:
-        raise ImportRefused(problems)
-    return header
-
-
 def _values(record: dict[str, str], existing: Shelter | None) -> dict[str, Any]:
     """ShelterIn's input from one row: the place's current values (when it is updated),
     then the row's cells, an empty cell being the field's default."""
@@ -109,7 +94,7 @@ def import_csv(session: Session, data: bytes) -> tuple[int, int]:
     """Store every place of the file, or none; returns (added, updated)."""
     text = decode(data)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter(text))
-    header = _header(reader)
+    header = csv_import.header(reader, COLUMNS, REQUIRED)
     known = {_key(s.name, s.address): s for s in service.list_shelters(session, active_only=False)}
     problems: list[Problem] = []
     rows: list[tuple[Shelter | None, ShelterIn]] = []
