@@ -20,6 +20,11 @@ EXERCISE_KINDS = ("tabletop", "functional", "full_scale", "communications_check"
 EXERCISE_STATES = ("draft", "ready", "running", "paused", "ended")
 PARTICIPANT_ROLES = ("controller", "evaluator", "participant")
 INJECT_CHANNELS = ("page", "telegram", "sms", "email", "voice", "pbx", "warning")
+RESPONSE_KINDS = ("acknowledgement", "answer", "decision")
+RESPONSE_VIAS = ("page", "telegram", "sms", "email", "voice")
+# The four ratings of an objective (as in the HSEEP evaluation guides).
+RATINGS = ("without_challenges", "some_challenges", "major_challenges", "unable")
+ACTION_STATES = ("open", "in_progress", "done")
 
 
 class ContinuityPlan(Base):
@@ -212,3 +217,98 @@ class LibraryInject(Base):
     cap_document: Mapped[str | None] = mapped_column(Text)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime]
+
+
+class Response(Base):
+    """What a participant did during the run: acknowledged an inject, answered it, or
+    logged a decision (with or without an inject it answers). Never edited: a
+    correction is a new entry."""
+
+    __tablename__ = "exercise_response"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exercise_id: Mapped[int] = mapped_column(
+        ForeignKey("exercise.id", ondelete="CASCADE"), index=True)
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("exercise_participant.id", ondelete="CASCADE"), index=True)
+    inject_id: Mapped[int | None] = mapped_column(
+        ForeignKey("exercise_inject.id", ondelete="SET NULL"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # of RESPONSE_KINDS
+    text: Mapped[str] = mapped_column(Text, default="")
+    via: Mapped[str] = mapped_column(String(16), default="page")  # of RESPONSE_VIAS
+    exercise_time_s: Mapped[float]  # the exercise clock when it was recorded
+    at: Mapped[datetime]
+
+
+class Observation(Base):
+    """An evaluator's observation on one objective, with its rating."""
+
+    __tablename__ = "exercise_observation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exercise_id: Mapped[int] = mapped_column(
+        ForeignKey("exercise.id", ondelete="CASCADE"), index=True)
+    objective_id: Mapped[int | None] = mapped_column(
+        ForeignKey("exercise_objective.id", ondelete="SET NULL"), index=True)
+    evaluator_id: Mapped[int | None] = mapped_column(
+        ForeignKey("exercise_participant.id", ondelete="SET NULL"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    rating: Mapped[str] = mapped_column(String(24))  # of RATINGS
+    text: Mapped[str] = mapped_column(Text, default="")
+    strength: Mapped[str] = mapped_column(Text, default="")
+    improvement: Mapped[str] = mapped_column(Text, default="")
+    exercise_time_s: Mapped[float]
+    at: Mapped[datetime]
+
+
+class CommunicationsCheck(Base):
+    """A ping of every participant before the start; the ledger of its alert shows who
+    was reached."""
+
+    __tablename__ = "exercise_check"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exercise_id: Mapped[int] = mapped_column(
+        ForeignKey("exercise.id", ondelete="CASCADE"), index=True)
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alert.id", ondelete="SET NULL"))
+    by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    at: Mapped[datetime]
+
+
+class AfterActionReport(Base):
+    """The after-action report: drafted by Sargs from the run, edited by the trainer.
+    ``sections`` holds the trainer's text per section; the measured parts (timeline,
+    times, ratings) are computed from the run each time it is shown."""
+
+    __tablename__ = "exercise_report"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exercise_id: Mapped[int] = mapped_column(
+        ForeignKey("exercise.id", ondelete="CASCADE"), unique=True)
+    sections: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    drafted_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    finished_at: Mapped[datetime | None]  # the trainer finished it: plans marked tested
+
+
+class ImprovementAction(Base):
+    """One line of the improvement plan, followed with reminders until it is done."""
+
+    __tablename__ = "exercise_action"
+    __audit_exclude__ = frozenset({"owner_email"})
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exercise_id: Mapped[int] = mapped_column(
+        ForeignKey("exercise.id", ondelete="CASCADE"), index=True)
+    objective_id: Mapped[int | None] = mapped_column(
+        ForeignKey("exercise_objective.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(200))
+    owner_email: Mapped[str] = mapped_column(String(254), default="")
+    due_on: Mapped[date]
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    closed_at: Mapped[datetime | None]
+    last_reminded_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
