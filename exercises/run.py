@@ -16,9 +16,15 @@ Delivery goes through the real notification engine, as an alert of source "exerc
 with CAP status Exercise in the exercise's activation: the engine marks every text
 "MĀCĪBAS"/"EXERCISE" and its audience resolver reaches only the contacts named — the
 inject's recipients among the participants, nobody else. A "page" inject is only marked
-delivered (the participants' page shows it). A "warning" inject (a recorded LVĢMC
-warning replayed through the warnings pipeline) is not replayed in this version: it is
-marked delivered with ``data["skipped"]`` saying so, and sends nothing.
+delivered (the participants' page shows it).
+
+A "warning" inject replays a recorded LVĢMC warning through the real warnings pipeline
+(:func:`replay_warning`): the document, moved in time so it is issued now, with status
+Exercise and an identifier of the exercise's own, is stored as a warning of the
+exercise's activation and escalated by the escalation policies as a drill
+(warnings/alerting.py): Exercise alerts to the inject's recipients, or to every
+participant when it names none. Exercise warnings stay off the public warnings page,
+the public CAP feed and the real dashboard, which all leave out an exercise's activation.
 
 Plain functions on a session; callers commit.
 """
@@ -26,6 +32,7 @@ Plain functions on a session; callers commit.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 
 from flask import has_app_context
@@ -41,12 +48,13 @@ from sargs.channels import alerts
 from sargs.channels.ledger import configured_channels
 from sargs.exercises.models import Exercise, Inject, Participant
 from sargs.settings import Settings
+from sargs.warnings import alerting, cap
+from sargs.warnings import service as warnings
 
 log = logging.getLogger(__name__)
 SOURCE = "exercise"
 ENGINE_CHANNELS = ("telegram", "sms", "email", "voice", "pbx")
 MAX_SPEED = 600.0
-SKIPPED_WARNING = "warning injects are replayed in a later version"
 
 
 class RunError(ValueError):
@@ -225,13 +233,66 @@ def _send(session: Session, settings: Settings | None, exercise: Exercise,
     inject.alert_id = alert.id
 
 
+def drill_identifier(identifier: str, exercise: Exercise) -> str:
+    """The exercise's own identifier of a recorded warning: never the real one's, and the
+    same for every document of one warning (an Update finds what it references)."""
+    return f"{identifier}#exercise-{exercise.id}"
+
+
+def drill_document(exercise: Exercise, recorded: cap.CapDocument) -> cap.CapDocument:
+    """The recorded document as the exercise replays it: issued now (every time moved
+    by the same amount), status Exercise, identifiers of the exercise's own."""
+    shift = clock.now() - recorded.sent
+
+    def moved(when: datetime | None) -> datetime | None:
+        return None if when is None else when + shift
+
+    return replace(
+        recorded, identifier=drill_identifier(recorded.identifier, exercise),
+        status="Exercise", sent=recorded.sent + shift,
+        references=tuple(replace(r, identifier=drill_identifier(r.identifier, exercise),
+                                 sent=r.sent + shift) for r in recorded.references),
+        infos=tuple(replace(info, effective=moved(info.effective), onset=moved(info.onset),
+                            expires=info.expires + shift) for info in recorded.infos))
+
+
+def replay_warning(session: Session, settings: Settings, exercise: Exercise,
+                   inject: Inject) -> None:
+    """Store the inject's recorded warning as the exercise's and escalate it as a drill."""
+    try:
+        recorded = cap.parse((inject.cap_document or "").encode())
+    except cap.CapRejected as error:  # checked when the inject was saved; kept as a record
+        inject.data = {**(inject.data or {}), "refused": error.reason}
+        return
+    people = recipients(exercise, inject) if (
+        inject.participant_id is not None or inject.recipient_role.strip()) else [
+        p for p in exercise.participants if p.kind == "participant"]
+    contacts = tuple(dict.fromkeys(p.contact_id for p in people if p.contact_id is not None))
+    outcome = warnings.record(
+        session, drill_document(exercise, recorded), inject.cap_document.encode(),
+        source_url=f"exercise:{exercise.id}", home_codes=list(settings.home_areas),
+        activation_id=exercise.activation_id)
+    notice = alerting.on_change(session, outcome, settings, alerting.Drill(
+        exercise.activation_id, contacts)) if contacts else None
+    inject.data = {**(inject.data or {}),
+                   "warning_id": outcome.warning.id if outcome.warning else None}
+    if not contacts:
+        inject.data["unreached"] = "no recipient with an address"
+    elif notice is None or notice.alert_id is None:
+        inject.data["unreached"] = "the warning called for no alert (not for home, " \
+                                   "no policy for its level, or nothing changed)"
+    inject.alert_id = notice.alert_id if notice is not None else None
+
+
 def _deliver(session: Session, settings: Settings | None, exercise: Exercise,
              inject: Inject, by_user_id: int | None = None) -> None:
     """Mark the inject delivered and send it (the caller holds the exercise's row)."""
     inject.delivered_at = clock.now()
     inject.released_by_id = by_user_id
     if inject.channel == "warning":
-        inject.data = {**(inject.data or {}), "skipped": SKIPPED_WARNING}
+        if settings is None:
+            raise RunError("settings", "a warning inject needs the settings (home areas)")
+        replay_warning(session, settings, exercise, inject)
     elif inject.channel in ENGINE_CHANNELS:
         _send(session, settings, exercise, inject)
     session.flush()

@@ -14,11 +14,20 @@ Quiet hours: a notice whose policy keeps quiet hours (yellow by default), and ev
 all-clear, is held between 21:00 and 07:00 Europe/Riga and re-checked when it
 comes due: dropped if the warning expired, ended or changed level meanwhile. The
 alert is built when it is released, from the warning as it is then.
+
+A drill (:class:`Drill`): a recorded warning replayed in an exercise
+(exercises/run.py) belongs to the exercise's activation and carries CAP status
+Exercise. It takes the same path with three differences: its alerts are Exercise
+alerts of that activation, they reach only the exercise's participants (named
+contacts; the audience resolver refuses everyone else for a non-Actual alert), and
+exercise time knows no quiet hours. Real warnings never escalate as drills, and drills
+never as real warnings.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -61,7 +70,18 @@ def _notices(session: Session, warning_id: int) -> list[WarningNotice]:
                                 .order_by(WarningNotice.id)))
 
 
-def escalates(warning: WeatherWarning) -> bool:
+@dataclass(frozen=True)
+class Drill:
+    """An exercise's replay: its activation, and the participants' contacts."""
+
+    activation_id: int
+    contacts: tuple[int, ...]
+
+
+def escalates(warning: WeatherWarning, drill: Drill | None = None) -> bool:
+    if drill is not None:
+        return (warning.cap_status == "Exercise" and warning.scope == "Public"
+                and warning.activation_id == drill.activation_id)
     return (warning.cap_status == "Actual" and warning.scope == "Public"
             and warning.activation_id is None)
 
@@ -87,13 +107,14 @@ def decide(warning: WeatherWarning, notices: list[WarningNotice]) -> str | None:
     return None
 
 
-def on_change(session: Session, outcome: Outcome, settings: Settings | None = None) -> \
-        WarningNotice | None:
-    """Act on what one document did to its warning (called by the ingest)."""
+def on_change(session: Session, outcome: Outcome, settings: Settings | None = None,
+              drill: Drill | None = None) -> WarningNotice | None:
+    """Act on what one document did to its warning (called by the ingest, and by an
+    exercise replaying a recorded warning with its ``drill``)."""
     warning = outcome.warning
     if warning is None or outcome.version is None or outcome.superseded:
         return None
-    if not escalates(warning):
+    if not escalates(warning, drill):
         return None
     if warning.state != "ended" and not warning.affects_home:
         return None  # elsewhere: nothing to tell (the common case in a national feed)
@@ -112,7 +133,8 @@ def on_change(session: Session, outcome: Outcome, settings: Settings | None = No
         if held.state == "held":
             held.state, held.reason, held.decided_at = "dropped", "superseded", now
     frozen = policies.frozen(policy)
-    quiet = (frozen["quiet_hours"] and kind != "upgrade") or kind == "all_clear"
+    quiet = drill is None and (
+        (frozen["quiet_hours"] and kind != "upgrade") or kind == "all_clear")
     until = quiet_until(now, settings.zone) if quiet else None
     # An all-clear is worth sending until the end residents were told of (the ending
     # document's own expires is often its issue time).
@@ -127,7 +149,7 @@ def on_change(session: Session, outcome: Outcome, settings: Settings | None = No
     session.add(notice)
     session.flush()
     if until is None:
-        release(session, notice, settings)
+        release(session, notice, settings, drill)
     return notice
 
 
@@ -146,7 +168,8 @@ def _still_true(warning: WeatherWarning, notice: WarningNotice) -> str | None:
     return None
 
 
-def release(session: Session, notice: WarningNotice, settings: Settings) -> Alert | None:
+def release(session: Session, notice: WarningNotice, settings: Settings,
+            drill: Drill | None = None) -> Alert | None:
     """Send a notice now: build its alert from the warning as it is, submit, send."""
     warning = session.get(WeatherWarning, notice.warning_id)
     assert warning is not None
@@ -155,7 +178,7 @@ def release(session: Session, notice: WarningNotice, settings: Settings) -> Aler
         notice.state, notice.reason, notice.decided_at = "dropped", why_not, clock.now()
         session.flush()
         return None
-    alert = _create_alert(session, warning, notice, settings)
+    alert = _create_alert(session, warning, notice, settings, drill)
     notice.state, notice.alert_id, notice.decided_at = "sent", alert.id, clock.now()
     session.flush()
     alerts.submit(session, alert, None)
@@ -178,7 +201,7 @@ def _told_alerts(session: Session, warning_id: int) -> list[int]:
 
 
 def _create_alert(session: Session, warning: WeatherWarning, notice: WarningNotice,
-                  settings: Settings) -> Alert:
+                  settings: Settings, drill: Drill | None = None) -> Alert:
     policy = notice.policy
     names = _area_names(session, warning)
     told = _told_alerts(session, warning.id)
@@ -213,21 +236,27 @@ def _create_alert(session: Session, warning: WeatherWarning, notice: WarningNoti
         audience = {"groups": list(policy["audience"].get("groups", []))}
         if policy["audience"].get("public"):
             audience["public"] = {"areas": list(warning.home_areas)}
-        if policy.get("ack_chain"):
+        if drill is not None:  # the participants, and they acknowledge: the report times it
+            audience = {"contacts": list(drill.contacts)}
+        elif policy.get("ack_chain"):
             contacts = policies.chain_contacts(session, policy["ack_chain"])
             if contacts:
                 chain = {"contacts": contacts, "minutes": policy["ack_chain"]["minutes"],
                          "rounds": policy["ack_chain"]["rounds"],
                          "channels": policy["ack_chain"]["channels"]}
     draft = alerts.AlertDraft(
-        source="warning", cap_status="Actual", texts=bodies, audience=audience,
-        channels=channels, level=warning.level,
+        source="warning", cap_status="Actual" if drill is None else "Exercise", texts=bodies,
+        audience=audience, channels=channels, level=warning.level,
+        activation_id=None if drill is None else drill.activation_id,
         expires_at=warning.expires if warning.expires > clock.now() else None,
-        source_ref=f"warning:{warning.id}", ack_required=chain is not None, escalation=chain,
+        source_ref=f"warning:{warning.id}",
+        ack_required=chain is not None or (drill is not None and notice.kind != "all_clear"),
+        escalation=chain,
     )
     alert = alerts.create_alert(session, draft, None)
     alert.msg_type, alert.references_id = msg_type, references_id
-    alert.requires_approval = bool(policy.get("approval_required"))
+    # A drill is sent as the policy would send it, without the commission's approval.
+    alert.requires_approval = drill is None and bool(policy.get("approval_required"))
     session.flush()
     return alert
 

@@ -5,7 +5,6 @@ the participants, marked as an exercise, through the real engine and its simulat
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from email.message import Message
 from typing import Any
 
@@ -25,7 +24,6 @@ from sargs.exercises.builder_schemas import ExerciseIn, InjectIn, ParticipantIn
 from sargs.exercises.models import Exercise, Inject
 from tests.channels import conftest as channel_fixtures
 from tests.channels.adapters_helpers import wait_until, wired
-from tests.warnings.lvgmc import Doc
 
 sim, telegram = channel_fixtures.sim, channel_fixtures.telegram
 
@@ -175,23 +173,6 @@ def test_ending_stops_the_clock_and_closes_the_activation(db, drill, frozen_cloc
     frozen_clock.advance(minutes=30)
     assert run.elapsed(drill) == 12 * 60
     assert tick(db) == []  # an ended exercise sends nothing more
-
-
-def test_a_warning_inject_is_left_for_a_later_version(db, frozen_clock):
-    exercise_id = build(db, [(0, "page", CHAIR)])
-    exercise = db.get(Exercise, exercise_id)
-    builder.mark_draft(db, exercise)
-    red = Doc(1, datetime(2026, 11, 24, 8, 0, tzinfo=UTC), level=4).xml().decode()
-    builder.add_inject(db, exercise, InjectIn(offset=60, channel="warning", text="Sarkanais",
-                                              cap_document=red))
-    builder.mark_ready(db, exercise)
-    run.start(db, exercise, None)
-    db.commit()
-    frozen_clock.advance(minutes=1)
-    assert tick(db) == [1, 2]
-    warning = next(i for i in exercise.injects if i.number == 2)
-    assert warning.alert_id is None and "skipped" in warning.data
-    assert db.scalars(select(Alert)).all() == []
 
 
 # --- through the engine, to the simulators -----------------------------------------------
