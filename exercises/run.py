@@ -46,6 +46,8 @@ from sargs.activations.schemas import ActivationClose, ActivationOpen
 from sargs.activations.service import close_activation, open_activation
 from sargs.channels import alerts
 from sargs.channels.ledger import configured_channels
+from sargs.channels.models import Alert
+from sargs.exercises import isolation  # noqa: F401  the engine's guard: participants only
 from sargs.exercises.models import Exercise, Inject, Participant
 from sargs.settings import Settings
 from sargs.warnings import alerting, cap
@@ -108,18 +110,33 @@ def _in_state(exercise: Exercise, *states: str) -> None:
         }[states[0]] if len(states) == 1 else _("The exercise is not running."))
 
 
-def start(session: Session, exercise: Exercise, by_user_id: int | None,
-          speed: float = 1.0) -> Exercise:
-    """Start a ready exercise: its own exercise activation, the clock at 0."""
-    speed = _check_speed(speed)
+def exercise_activation(session: Session, exercise: Exercise,
+                        by_user_id: int | None) -> Activation:
+    """The exercise's own open exercise activation, opened now when it has none yet (a
+    communications check before the start opens it; the start then keeps it)."""
     _lock(session, exercise)
-    _in_state(exercise, "ready")
+    current = session.get(Activation, exercise.activation_id) \
+        if exercise.activation_id else None
+    if current is not None and current.closed_at is None:
+        return current
     title = exercise.title.strip()
     activation = open_activation(session, ActivationOpen(
         title=title if len(title) >= 3 else f"{_('Exercise')}: {title}", kind="exercise"),
         by_user_id)
-    now = clock.now()
     exercise.activation_id = activation.id
+    session.flush()
+    return activation
+
+
+def start(session: Session, exercise: Exercise, by_user_id: int | None,
+          speed: float = 1.0) -> Exercise:
+    """Start a ready exercise in its own exercise activation (the one a communications
+    check opened, or a new one), the clock at 0."""
+    speed = _check_speed(speed)
+    _lock(session, exercise)
+    _in_state(exercise, "ready")
+    exercise_activation(session, exercise, by_user_id)
+    now = clock.now()
     exercise.state = "running"
     exercise.started_at = now
     exercise.speed = speed
@@ -209,6 +226,21 @@ def recipients(exercise: Exercise, inject: Inject) -> list[Participant]:
     return [p for p in exercise.participants if role and p.role.strip().casefold() == role]
 
 
+def send_alert(session: Session, settings: Settings | None, exercise: Exercise,
+               contacts: list[int], texts: dict[str, str], channels: list[str],
+               source_ref: str, *, ack_required: bool = False) -> Alert:
+    """An Exercise alert of the exercise's activation to the named contacts only, sent
+    through the engine (its ledger written); :class:`alerts.AlertError` if refused."""
+    alert = alerts.create_alert(session, alerts.AlertDraft(
+        source=SOURCE, cap_status="Exercise", texts=texts, audience={"contacts": contacts},
+        channels=channels, activation_id=exercise.activation_id, source_ref=source_ref,
+        ack_required=ack_required), None)
+    alerts.submit(session, alert, None)  # an Exercise to named contacts: no second person
+    alerts.start_sending(session, alert,
+                         configured_channels(settings) if settings is not None else set())
+    return alert
+
+
 def _send(session: Session, settings: Settings | None, exercise: Exercise,
           inject: Inject) -> None:
     contacts = list(dict.fromkeys(
@@ -216,20 +248,15 @@ def _send(session: Session, settings: Settings | None, exercise: Exercise,
     if not contacts:
         inject.data = {**(inject.data or {}), "unreached": "no recipient with an address"}
         return
-    draft = alerts.AlertDraft(
-        source=SOURCE, cap_status="Exercise", texts={"lv": inject.text, "en": inject.text},
-        audience={"contacts": contacts}, channels=[inject.channel],
-        activation_id=exercise.activation_id, source_ref=f"exercise_inject:{inject.id}")
     try:
-        alert = alerts.create_alert(session, draft, None)
+        alert = send_alert(session, settings, exercise, contacts,
+                           {"lv": inject.text, "en": inject.text}, [inject.channel],
+                           f"exercise_inject:{inject.id}")
     except alerts.AlertError as error:  # e.g. wording an exercise text may not carry
         log.warning("exercise %s inject %s not sent (%s)", exercise.id, inject.number,
                     error.field)
         inject.data = {**(inject.data or {}), "refused": error.field}
         return
-    alerts.submit(session, alert, None)  # an Exercise to named contacts: no second person
-    alerts.start_sending(session, alert,
-                         configured_channels(settings) if settings is not None else set())
     inject.alert_id = alert.id
 
 
