@@ -50,6 +50,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("training.index", _l("Training"), _l("Courses, sessions, enrolment and attendance")),
     NavItem("training.teaching", _l("My sessions"), _l("The training sessions I teach")),
     NavItem("exercises.index", _l("Exercises"), _l("Continuity plans and tabletop exercises")),
+    NavItem("exercise_play.index", _l("My exercises"), _l("The exercises I take part in")),
     NavItem("activations.index", _l("Activations"), _l("Emergencies and exercises")),
     NavItem("areas.index", _l("Areas"), _l("Warning areas and neighbourhoods")),
     NavItem("audit.index", _l("Audit log"), _l("Who changed what, when")),
