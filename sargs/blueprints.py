@@ -46,6 +46,7 @@ def register_all(app: Flask) -> None:
     from sargs.channels import webhooks as channel_webhooks
     from sargs.exercises import builder_views as exercise_builder
     from sargs.exercises import play_views as exercise_play
+    from sargs.exercises import run_views as exercise_run
     from sargs.exercises import views as exercises
     from sargs.reserves import views as reserves
     from sargs.shelters import views as shelters
@@ -57,7 +58,7 @@ def register_all(app: Flask) -> None:
     for module in (auth, audit, activations, areas, health):
         app.register_blueprint(module.bp)
     for module in (warnings, channels, cad, cad_stats, shelters, reserves, volunteers,
-                   exercises, exercise_builder, exercise_play):
+                   exercises, exercise_builder, exercise_play, exercise_run):
         app.register_blueprint(module.bp)
     app.register_blueprint(areas_api.bp)
     app.register_blueprint(activations_api.bp)
