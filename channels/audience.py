@@ -2,19 +2,63 @@
 
 The drill rule lives here and nowhere else: an Exercise or Test alert
 reaches only the contacts listed in it by name (the exercise's
-participants) — never groups, never the public.
+participants) — never groups, never the public. And an alert of an
+activation that belongs to an exercise reaches only that exercise's
+participants, whatever its audience names: the exercises module registers
+who they are (:func:`register_drill_guard`), so a mistake anywhere upstream —
+a wrong contact id in an inject, a warning replayed with a real policy's
+groups — still cannot reach anyone outside the exercise.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Text, and_, cast, or_, select
 from sqlalchemy.orm import Session
 
 from sargs.channels.models import Alert, Contact, ContactAddress, ContactGroup, Delivery
+
+log = logging.getLogger(__name__)
+
+# activation id → the contact ids an exercise of that activation may reach, or None
+# when the activation is no exercise's.
+DrillGuard = Callable[[Session, int], "set[int] | None"]
+_drill_guards: list[DrillGuard] = []
+
+
+def register_drill_guard(guard: DrillGuard) -> None:
+    if guard not in _drill_guards:
+        _drill_guards.append(guard)
+
+
+def drill_allowed(session: Session, alert: Alert) -> set[int] | None:
+    """The only contacts ``alert`` may reach when its activation is an exercise's, else None."""
+    if alert.activation_id is None:
+        return None
+    allowed: set[int] | None = None
+    for guard in _drill_guards:
+        found = guard(session, alert.activation_id)
+        if found is not None:
+            allowed = found if allowed is None else allowed & found
+    return allowed
+
+
+def guarded(session: Session, alert: Alert, recipients: list[Recipient]) -> list[Recipient]:
+    """``recipients`` without anyone an exercise's alert may not reach (see the module
+    docstring); the ledger applies it again to every row it writes."""
+    allowed = drill_allowed(session, alert)
+    if allowed is None:
+        return recipients
+    kept = [r for r in recipients if r.contact_id in allowed]
+    if len(kept) < len(recipients):
+        log.error("alert %s: %d recipients outside the exercise left out", alert.id,
+                  len(recipients) - len(kept))
+    return kept
 
 
 @dataclass(frozen=True)
@@ -74,7 +118,7 @@ def resolve(session: Session, alert: Alert) -> list[Recipient]:
     a question once, on the first channel they can answer on).
     """
     if "told_of" in alert.audience:  # a cancel or correction: see follow_up
-        return follow_up(session, alert)
+        return guarded(session, alert, follow_up(session, alert))
     chosen: list[tuple[int, str, str, str]] = []
     named = alert.audience.get("contacts", [])
     staff: list[Contact] = []
@@ -104,7 +148,7 @@ def resolve(session: Session, alert: Alert) -> list[Recipient]:
         seen.add((channel, address))
         recipients.append(Recipient(contact_id, channel, address,
                                     language if language in written else fallback))
-    return recipients
+    return guarded(session, alert, recipients)
 
 
 def count(session: Session, alert: Alert) -> dict[tuple[str, str], int]:

@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from sargs import clock
-from sargs.channels.audience import Recipient
+from sargs.channels.audience import Recipient, guarded
 from sargs.channels.models import CHANNELS, FINAL_DELIVERY_STATES, Alert, Delivery
 from sargs.settings import Settings
 
@@ -67,7 +67,9 @@ def health(session: Session, settings: Settings) -> dict[str, Any]:
 def write(session: Session, alert: Alert, recipients: list[Recipient], configured: set[str],
           round: int = 0) -> int:
     """Insert one ledger row per recipient, in the caller's transaction (``round``:
-    0 for the fan-out, r for an escalation chain's round r)."""
+    0 for the fan-out, r for an escalation chain's round r). An exercise's alert gets
+    rows for its participants only, however the recipients were found."""
+    recipients = guarded(session, alert, recipients)
     now = clock.now()
     rows = [
         {
