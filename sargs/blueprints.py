@@ -103,6 +103,7 @@ def register_all(app: Flask) -> None:
     for module in (volunteers_api, portal_views, training_views, callout_views):
         app.register_blueprint(module.bp)
     from sargs.exercises import jobs as exercises_jobs  # noqa: F401  its tick handler
+    from sargs.exercises import replies as exercise_replies  # noqa: F401  its SMS replies
     from sargs.reserves import api as reserves_api
     from sargs.reserves import jobs as reserves_jobs  # noqa: F401  its tick handler
     from sargs.reserves import request_views, stocktake_views
