@@ -110,6 +110,9 @@ def register_all(app: Flask) -> None:
 
     for module in (reserves_api, request_views, stocktake_views):
         app.register_blueprint(module.bp)
+    from sargs.exercises import report_views as exercise_report
+
+    app.register_blueprint(exercise_report.bp)
     from sargs.channels.ledger import health as channels_health
 
     health.contribute("channels", channels_health)

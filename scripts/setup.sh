@@ -74,6 +74,18 @@ ensure_chromium() {
     apt_install "the browser tests" chromium fonts-dejavu-core
 }
 
+# The system libraries WeasyPrint needs for the after-action report's PDF (Pango,
+# HarfBuzz) and the DejaVu fonts with the Latvian letters, when they are missing.
+ensure_weasyprint_libs() {
+    local missing=() package
+    for package in libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b fonts-dejavu-core; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" ||
+            missing+=("$package")
+    done
+    [ "${#missing[@]}" -eq 0 ] && return 0
+    apt_install "the after-action report's PDF tests" "${missing[@]}"
+}
+
 # Debian's redis-server for the shared rate-budget tests (each test starts its
 # own on a free port), when it is missing and we may install packages.
 ensure_redis_server() {
