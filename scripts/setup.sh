@@ -74,8 +74,9 @@ ensure_chromium() {
     apt_install "the browser tests" chromium fonts-dejavu-core
 }
 
-# The system libraries WeasyPrint needs for the after-action report's PDF (Pango,
+# The system libraries WeasyPrint needs for PDF documents (Pango,
 # HarfBuzz) and the DejaVu fonts with the Latvian letters, when they are missing.
+# WHAT names what goes without them when they cannot be installed.
 ensure_weasyprint_libs() {
     local missing=() package
     for package in libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b fonts-dejavu-core; do
@@ -83,7 +84,7 @@ ensure_weasyprint_libs() {
             missing+=("$package")
     done
     [ "${#missing[@]}" -eq 0 ] && return 0
-    apt_install "the after-action report's PDF tests" "${missing[@]}"
+    apt_install "${1:-PDF documents (after-action and situation reports)}" "${missing[@]}"
 }
 
 # Debian's redis-server for the shared rate-budget tests (each test starts its
