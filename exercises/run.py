@@ -251,7 +251,7 @@ def _send(session: Session, settings: Settings | None, exercise: Exercise,
     try:
         alert = send_alert(session, settings, exercise, contacts,
                            {"lv": inject.text, "en": inject.text}, [inject.channel],
-                           f"exercise_inject:{inject.id}")
+                           f"exercise_inject:{inject.id}", ack_required=True)
     except alerts.AlertError as error:  # e.g. wording an exercise text may not carry
         log.warning("exercise %s inject %s not sent (%s)", exercise.id, inject.number,
                     error.field)

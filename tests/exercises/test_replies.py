@@ -106,11 +106,15 @@ def test_ok_acknowledges_an_sms_inject_and_an_ended_exercise_takes_no_replies(
     exercise_id = _started(wiring)
     frozen_clock.advance(seconds=10)
     assert _deliver(wiring) == [1, 2]
-    sms_reply(wiring, CHAIR, "1")  # the warning's alert, through the engine
-    # The SMS inject's alert asks for no acknowledgement: "OK" acknowledges it here.
+    # Every inject's alert asks for acknowledgement: "1" and "OK" go to the engine, which
+    # takes the latest unacknowledged one each time.
+    for word in ("1", "OK"):
+        assert "apstiprinājums ir saņemts (paziņojums #" in sms_reply(wiring, CHAIR, word)
+    assert _log(wiring, exercise_id) == []
+    assert _states(wiring, exercise_id) == {1: "acknowledged", 2: "acknowledged"}
+    # Nothing left for the engine: an "OK" more is the participant's, on the latest inject.
     assert "Paldies, apstiprinājums mācībām ir saņemts." in sms_reply(wiring, CHAIR, "OK")
     assert _log(wiring, exercise_id) == [("acknowledgement", 2, "sms", "OK")]
-    assert _states(wiring, exercise_id) == {1: "acknowledged", 2: "acknowledged"}
 
     with wiring.app.app_context(), wiring.sessions() as db:
         run.end(db, db.get(Exercise, exercise_id))
