@@ -81,8 +81,7 @@ def _form() -> dict[str, Any]:
 def index() -> Any:
     found = conduct.exercises_of(db_session(), current_user.id)
     return render_template("exercises/play/index.html", exercises=[
-        (exercise, sorted(conduct.parts(exercise, current_user)),
-         conduct.may_evaluate(exercise, current_user)) for exercise in found])
+        (exercise, sorted(conduct.parts(exercise, current_user))) for exercise in found])
 
 
 # --- the participant's page ------------------------------------------------------------------

@@ -19,7 +19,7 @@ from flask_login import current_user
 
 from sargs.auth.access import signed_in
 from sargs.context import db_session
-from sargs.exercises import conduct, improvement, report
+from sargs.exercises import conduct, improvement, links, report
 from sargs.exercises.models import CriticalService, Exercise, ImprovementAction
 from sargs.exercises.report_schemas import ActionIn, SectionsIn, StatusIn
 from sargs.web.forms import InputError, validate
@@ -27,7 +27,6 @@ from sargs.web.forms import InputError, validate
 bp = Blueprint("exercise_report", __name__, template_folder="templates",
                url_prefix="/exercises/report")
 
-READERS = frozenset({"commission", "auditor"})
 STATUS_LABELS = {"open": _l("open"), "in_progress": _l("in progress"), "done": _l("done")}
 
 
@@ -45,8 +44,7 @@ def _may_edit(exercise: Exercise) -> bool:
 def _readable(exercise_id: int) -> Exercise:
     """The exercise, if the user may read its report (403 otherwise)."""
     exercise = _exercise_or_404(exercise_id)
-    if not ({"manager", "controller", "evaluator"} & conduct.parts(exercise, current_user)
-            or READERS & set(current_user.role_names)):
+    if not links.may_read_report(exercise, current_user):
         abort(403)
     return exercise
 

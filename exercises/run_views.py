@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sargs.auth.access import signed_in
 from sargs.channels.models import Alert, Delivery
 from sargs.context import db_session, settings
-from sargs.exercises import checks, conduct, run
+from sargs.exercises import checks, conduct, links, run
 from sargs.exercises.builder_schemas import offset_text
 from sargs.exercises.builder_views import CHANNEL_LABELS, PARTICIPANT_LABELS, STATE_LABELS
 from sargs.exercises.models import Exercise, Inject
@@ -72,6 +72,11 @@ def _line(line: conduct.Line) -> dict[str, Any]:
             "participant": line.participant.id if line.participant else None,
             "state": line.state, "delivered_at": at(line.delivered_at),
             "acknowledged_at": at(line.acknowledged_at), "answered_at": at(line.answered_at)}
+
+
+@bp.app_context_processor
+def _exercise_links() -> dict[str, Any]:
+    return {"exercise_links": links.links}
 
 
 @bp.context_processor

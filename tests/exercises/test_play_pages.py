@@ -172,11 +172,11 @@ def test_my_exercises_lists_each_exercise_with_the_users_part(app, users, people
     client = _as(app, users, people["eva"])
     page = client.get(f"{BASE}/").get_data(as_text=True)
     assert f'data-id="{drill.id}" data-parts="evaluator"' in page
-    assert 'data-testid="evaluate-link"' in page and 'data-testid="play-link"' not in page
+    assert 'data-testid="link-evaluate"' in page and 'data-testid="link-play"' not in page
     client = _as(app, users, people["janis"])
     page = client.get(f"{BASE}/").get_data(as_text=True)
     assert f'data-id="{drill.id}" data-parts="participant"' in page
-    assert 'data-testid="play-link"' in page and 'href="/exercises/my/"' in page  # the nav
+    assert 'data-testid="link-play"' in page and 'href="/exercises/my/"' in page  # the nav
 
 
 def test_an_evaluator_rates_an_objective_and_the_rating_shows(
