@@ -1,8 +1,8 @@
-"""Participants answering an exercise by replying to its SMS.
+"""Participants answering an exercise by replying to its SMS or writing to the bot.
 
-A reply from a phone that belongs to a participant of a running or paused exercise
+A reply (an SMS, or a text to the Telegram bot) from a phone or chat that belongs to a participant of a running or paused exercise
 (:attr:`Participant.contact_id` → its addresses) is recorded in that participant's log
-(:func:`sargs.exercises.conduct.respond`, via "sms") on the latest inject sent to them,
+(:func:`sargs.exercises.conduct.respond`, via "sms" or "telegram") on the latest inject sent to them,
 and answered with a short thank-you. "1", "OK" … acknowledge: the engine's handler
 (channels/acks.py, registered before this one) takes them first when the inject's
 alert asks for acknowledgement; otherwise they acknowledge the latest inject here.
@@ -29,10 +29,15 @@ TEXTS = {
 }
 
 
-def _players(session: Session, address: str) -> list[Participant]:
-    """The participants of running or paused exercises reached at this phone."""
+# The channel a reply came on → the address channels it identifies a contact by.
+REPLY_CHANNELS = {"sms": inbound.PHONE_CHANNELS, "telegram": ("telegram",)}
+
+
+def _players(session: Session, reply: inbound.Reply) -> list[Participant]:
+    """The participants of running or paused exercises reached at this phone or chat."""
     contacts = select(ContactAddress.contact_id).where(
-        ContactAddress.address == address, ContactAddress.channel.in_(inbound.PHONE_CHANNELS))
+        ContactAddress.address == reply.address,
+        ContactAddress.channel.in_(REPLY_CHANNELS[reply.channel]))
     return list(session.scalars(
         select(Participant).join(Exercise, Exercise.id == Participant.exercise_id)
         .where(Participant.contact_id.in_(contacts), Participant.kind == "participant",
@@ -49,10 +54,10 @@ def _language(session: Session, participant: Participant) -> str:
 def answer_by_reply(session: Session, reply: inbound.Reply) -> str | None:
     """Record the reply in the log of the participant whose phone sent it, on the latest
     inject sent to them (of all their running exercises, the one that reached them last)."""
-    if reply.channel != "sms":
+    if reply.channel not in REPLY_CHANNELS:
         return None
     found = []
-    for participant in _players(session, reply.address):
+    for participant in _players(session, reply):
         sent = conduct.sent_to(participant.exercise, participant)
         found.append((sent[-1] if sent else None, participant))
     if not found:
@@ -63,7 +68,7 @@ def answer_by_reply(session: Session, reply: inbound.Reply) -> str | None:
     language = _language(session, participant)
     try:
         conduct.respond(session, participant.exercise, participant, kind, reply.text,
-                        inject=inject, via="sms")
+                        inject=inject, via=reply.channel)
     except conduct.ConductError as error:
         return TEXTS["refused"][language].format(reason=error.message)
     return TEXTS[kind][language]

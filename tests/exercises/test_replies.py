@@ -1,5 +1,5 @@
-"""Participants answering by replying to the exercise's SMS, through the Twilio inbound
-webhook: "1" still acknowledges through the engine (the replayed warning's alert asks
+"""Participants answering by replying to the exercise's SMS (through the Twilio inbound
+webhook) or writing to the Telegram bot: "1" still acknowledges through the engine (the replayed warning's alert asks
 for it) and the timeline shows it; any other text becomes an answer on the latest
 inject sent to them, thanked in their language; other phones and ended exercises are
 not the exercise's business."""
@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from sargs import clock
+from sargs.channels import inbound
 from sargs.channels.dispatcher import drain
 from sargs.channels.models import InboundMessage
 from sargs.exercises import builder, conduct, run
@@ -121,3 +122,30 @@ def test_ok_acknowledges_an_sms_inject_and_an_ended_exercise_takes_no_replies(
         db.commit()
     assert "BEIGT" in sms_reply(wiring, CHAIR, "Par vēlu")
     assert _log(wiring, exercise_id) == [("acknowledgement", 2, "sms", "OK")]
+
+
+def test_a_text_to_the_bot_from_a_participants_chat_becomes_an_answer(db, frozen_clock):
+    """The Telegram bot hands texts it does not know to the inbound router, as it does
+    with call-out codes: a participant's chat answers the inject that reached them."""
+    exercise = builder.create_exercise(db, ExerciseIn(
+        title="Vētra Jelgavā", scheduled_at=clock.now(), duration_minutes=120))
+    builder.add_participant(db, exercise, ParticipantIn(
+        name="Jānis Ozols", role=ROLE, telegram="7601"))
+    builder.add_inject(db, exercise, InjectIn(
+        offset=0, channel="telegram", sender="Skolas direktore", recipient_role=ROLE,
+        text="Skolā nav elektrības", expected_action="Lemt par ģeneratoru"))
+    builder.mark_ready(db, exercise)
+    run.start(db, exercise, None)
+    run.deliver_due(db, None)
+    db.commit()
+
+    said = inbound.route(db, inbound.Reply("telegram", "7601", "Vedam ģeneratoru no noliktavas"),
+                         secret="s", subscribe_url="http://sargs.test/subscribe")
+    assert "Paldies, jūsu atbilde mācībām ir saņemta." in said
+    [entry] = conduct.own_log(db, exercise.participants[0])
+    assert (entry.kind, entry.via, entry.text, entry.inject_id) == (
+        "answer", "telegram", "Vedam ģeneratoru no noliktavas", exercise.injects[0].id)
+    # Another chat is not the exercise's: the router's help, nothing logged.
+    said = inbound.route(db, inbound.Reply("telegram", "7609", "Vedam ģeneratoru"),
+                         secret="s", subscribe_url="http://sargs.test/subscribe")
+    assert "Paldies" not in said and len(conduct.own_log(db, exercise.participants[0])) == 1
