@@ -1,8 +1,8 @@
 """Participants answering by replying to the exercise's SMS (through the Twilio inbound
-webhook) or writing to the Telegram bot: "1" still acknowledges through the engine (the replayed warning's alert asks
-for it) and the timeline shows it; any other text becomes an answer on the latest
-inject sent to them, thanked in their language; other phones and ended exercises are
-not the exercise's business."""
+webhook) or writing to the Telegram bot: "1" still acknowledges through the engine and
+the timeline shows it; any other text becomes an answer on the latest inject sent to
+them, thanked in their language; other phones and ended exercises are not the
+exercise's business."""
 
 from __future__ import annotations
 
