@@ -222,7 +222,8 @@ def _addresses(data: ParticipantIn) -> list[tuple[str, str]]:
     """The participant's addresses normalised, each bad one named by its form field."""
     found: list[tuple[str, str]] = []
     for field, channel, raw in (("phone", "sms", data.phone), ("email", "email", data.email),
-                                ("telegram", "telegram", data.telegram)):
+                                ("telegram", "telegram", data.telegram),
+                                ("pbx", "pbx", data.pbx)):
         if not raw:
             continue
         try:
@@ -232,6 +233,7 @@ def _addresses(data: ParticipantIn) -> list[tuple[str, str]]:
                 "phone": _("A phone number has 6–20 digits, e.g. +371 20000000."),
                 "email": _("Not an e-mail address (e.g. name@example.lv)."),
                 "telegram": _("A Telegram chat id is a number."),
+                "pbx": _("Not a paging extension (e.g. 7001)."),
             }[field]) from None
         if channel == "sms":
             found.append(("voice", found[-1][1]))
@@ -281,7 +283,8 @@ def participant_values(session: Session, participant: Participant) -> dict[str, 
         "kind", "name", "organisation", "role", "user_id")}
     contact = session.get(Contact, participant.contact_id) if participant.contact_id else None
     for address in contact.addresses if contact else []:
-        field = {"sms": "phone", "email": "email", "telegram": "telegram"}.get(address.channel)
+        field = {"sms": "phone", "email": "email", "telegram": "telegram",
+                 "pbx": "pbx"}.get(address.channel)
         if field:
             values.setdefault(field, address.address)
     return values

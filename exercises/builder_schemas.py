@@ -84,6 +84,7 @@ class ParticipantIn(_In):
     phone: str = Field("", max_length=32)
     email: str = Field("", max_length=254)
     telegram: str = Field("", max_length=32)
+    pbx: str = Field("", max_length=32)  # an IP phone's paging extension (PBX injects)
 
 
     @field_validator("user_id", mode="before")

@@ -122,15 +122,16 @@ def test_objectives_name_a_critical_service_or_a_capability(db, exercise, school
 
 def test_a_participants_addresses_become_an_exercises_contact(db, exercise, ctx, caplog):
     person = _participant(db, exercise, phone="20 000 001", email="Janis@Example.lv",
-                          telegram="123456")
+                          telegram="123456", pbx="7001")
     contact = db.get(Contact, person.contact_id)
     assert contact.owner == "exercises"
     assert {(a.channel, a.address) for a in contact.addresses} == {
         ("sms", "+37120000001"), ("voice", "+37120000001"), ("email", "janis@example.lv"),
-        ("telegram", "123456")}
+        ("telegram", "123456"), ("pbx", "7001")}
     staff_only = _participant(db, exercise, name="Ilze", kind="controller")
     assert staff_only.contact_id is None
-    for field, value in (("phone", "12"), ("email", "nav-adrese"), ("telegram", "@janis")):
+    for field, value in (("phone", "12"), ("email", "nav-adrese"), ("telegram", "@janis"),
+                         ("pbx", "7001\nAction: Logoff")):
         with pytest.raises(builder.BuilderError) as caught:
             _participant(db, exercise, **{field: value})
         assert caught.value.field == field

@@ -18,12 +18,13 @@ from sargs.channels.contacts import add_to_group, ensure_group, register_contact
 from sargs.channels.dispatcher import drain
 from sargs.channels.models import Alert, Delivery
 from sargs.channels.simulators import telegram as telegram_sim
+from sargs.channels.simulators.ami import AmiSimulator
 from sargs.channels.simulators.smtp import SmtpSimulator
 from sargs.exercises import builder, run
 from sargs.exercises.builder_schemas import ExerciseIn, InjectIn, ParticipantIn
 from sargs.exercises.models import Exercise, Inject
 from tests.channels import conftest as channel_fixtures
-from tests.channels.adapters_helpers import wait_until, wired
+from tests.channels.adapters_helpers import drain_paced, wait_until, wired
 
 sim, telegram = channel_fixtures.sim, channel_fixtures.telegram
 
@@ -286,3 +287,43 @@ def test_the_scheduler_tick_delivers_and_a_stale_second_tick_does_not_again(
     assert run.deliver_due(other, None) == []  # it reads the inject list afresh
     other.commit()
     other.close()
+
+
+@pytest.fixture
+def pbx():
+    with AmiSimulator(mode="test", answer_delay=0.01) as server:
+        yield server
+
+
+def test_voice_and_pbx_injects_ring_the_participants_phone_and_the_schools_ip_phone(
+        settings, sim, pbx, frozen_clock):
+    """A voice inject calls the director's phone and says the text marked as an exercise; a
+    PBX inject pages the school's IP phone extension through the AMI — nobody else rings."""
+    with wired(settings, twilio=sim, ami_url=pbx.url) as wiring:
+        with wiring.app.app_context(), wiring.sessions() as db:
+            # A paging group of the city's real IP phones: never paged by an exercise.
+            add_to_group(db, ensure_group(db, "skalruni", "Domes skaļruņi", "paging"),
+                         register_contact(db, "Domes skaļruņi", [("pbx", "600")],
+                                          kind="institution"))
+            exercise_id = build(db, [(0, "voice", DIRECTOR), (1, "pbx", "skola")], people=[
+                {"name": "Anna Bērziņa", "role": DIRECTOR, "phone": ANNA},
+                {"name": "4. vidusskolas skaļruņi", "role": "skola", "pbx": "7001"}])
+            run.start(db, db.get(Exercise, exercise_id), None, speed=60)
+            db.commit()
+        frozen_clock.advance(seconds=1)  # one exercise minute: both injects due
+        with wiring.app.app_context(), wiring.sessions() as db:
+            assert [i.number for i in run.deliver_due(db, wiring.settings)] == [1, 2]
+            db.commit()
+        drain_paced(wiring, frozen_clock, rounds=3)
+
+        assert sim.phones.wait_for(1, ANNA)
+        [call] = sim.phones.of(ANNA)
+        assert call["kind"] == "call" and "MĀCĪBAS" in call["twiml"] and "stiprs vējš" in \
+            call["twiml"]
+        assert wait_until(lambda: len(pbx.calls.of("7001")) == 1)
+        [page] = pbx.calls.of("7001")
+        assert page["channel"] == "Local/7001@paging" and page["outcome"] == "answered"
+        assert pbx.calls.of("600") == []
+        with wiring.sessions() as db:
+            rows = db.scalars(select(Delivery)).all()
+            assert {(r.channel, r.address) for r in rows} == {("voice", ANNA), ("pbx", "7001")}
