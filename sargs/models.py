@@ -1,7 +1,7 @@
 """Every mapped model of Sargs, imported in one place so the metadata is whole
 (Alembic compares it with the database)."""
 
-from sargs.activations.models import Activation
+from sargs.activations.models import Activation, JournalEntry
 from sargs.areas.models import Area
 from sargs.audit.models import AuditEntry
 from sargs.auth.models import ApiToken, RolePolicy, User, UserRole
@@ -128,6 +128,7 @@ __all__ = [
     "ExpiryDigest",
     "ImprovementAction",
     "Inject",
+    "JournalEntry",
     "LibraryInject",
     "MinimumLevel",
     "Objective",
