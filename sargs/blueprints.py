@@ -113,6 +113,13 @@ def register_all(app: Flask) -> None:
     from sargs.exercises import report_views as exercise_report
 
     app.register_blueprint(exercise_report.bp)
+    from sargs.activations import journal_views
+    from sargs.demo import views as demo_views
+    from sargs.situation import report_views as situation_report
+    from sargs.situation import views as situation
+
+    for module in (journal_views, situation, situation_report, demo_views):
+        app.register_blueprint(module.bp)
     from sargs.channels.ledger import health as channels_health
 
     health.contribute("channels", channels_health)

@@ -1,0 +1,1 @@
+"""The commission's view: the situation dashboard and the situation report."""

@@ -1,0 +1,7 @@
+"""The situation dashboard."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("situation", __name__, template_folder="templates", url_prefix="/situation")
