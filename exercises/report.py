@@ -40,6 +40,8 @@ from sargs.exercises.models import (
     Objective,
     Observation,
 )
+from sargs.pdf import PdfUnavailable as PdfUnavailable  # what render_pdf raises
+from sargs.pdf import html_to_pdf
 
 SECTIONS = ("summary", "strengths", "improvements", "conclusions")
 SECTION_LIMIT = 20_000
@@ -55,10 +57,6 @@ class ReportError(ValueError):
         super().__init__(message)
         self.field = field
         self.message = message
-
-
-class PdfUnavailable(RuntimeError):
-    """WeasyPrint (or the system libraries it needs) cannot be loaded here."""
 
 
 # --- the trainer's sections ------------------------------------------------------------------
@@ -225,12 +223,8 @@ def render_html(found: Contents) -> str:
 
 
 def render_pdf(html: str, base_url: str) -> bytes:
-    """The HTML printed to PDF; PdfUnavailable when WeasyPrint cannot load."""
-    try:
-        import weasyprint  # loaded here: the app starts without it and its libraries
-    except (ImportError, OSError) as error:
-        raise PdfUnavailable(str(error)) from error
-    return weasyprint.HTML(string=html, base_url=base_url).write_pdf()
+    """The report's HTML printed to PDF (:func:`sargs.pdf.html_to_pdf`)."""
+    return html_to_pdf(html, base_url)
 
 
 # --- finishing -------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from sargs.context import db_session
 from sargs.exercises import conduct, improvement, links, report
 from sargs.exercises.models import CriticalService, Exercise, ImprovementAction
 from sargs.exercises.report_schemas import ActionIn, SectionsIn, StatusIn
+from sargs.pdf import PdfUnavailable
 from sargs.web.forms import InputError, validate
 
 bp = Blueprint("exercise_report", __name__, template_folder="templates",
@@ -173,7 +174,7 @@ def download_pdf(exercise_id: int) -> Any:
     html = _document(exercise)
     try:
         pdf = report.render_pdf(html, request.url_root)
-    except report.PdfUnavailable:
+    except PdfUnavailable:
         return Response(_("The PDF cannot be made on this server: WeasyPrint or the libraries "
                           "it needs are not installed. Download the HTML report and print it "
                           "instead."), status=503, mimetype="text/plain")
