@@ -38,6 +38,7 @@ class NavItem:
 
 # The order of the navigation. Each entry shows only to users its view admits.
 NAVIGATION: tuple[NavItem, ...] = (
+    NavItem("situation.index", _l("Situation"), _l("The whole situation on one screen")),
     NavItem("warnings.index", _l("Warnings"), _l("LVĢMC weather warnings and their escalation")),
     NavItem("channels.index", _l("Alerts"), _l("Alert campaigns, approval and delivery ledger")),
     NavItem("replies.index", _l("Replies"), _l("Replies to alerts that wait for an operator")),
