@@ -44,6 +44,10 @@ from sargs.warnings.models import WarningSource
 LIVE_STALE_AFTER_S = 60
 # Alerts still moving: waiting for a second person, approved, or going out.
 IN_FLIGHT = ("awaiting_approval", "approved", "sending")
+# Alerts to the population and staff. The other sources are one module's messages to
+# single people (call-out questions, reporters' feedback, reminders), counted in their
+# own part.
+ALERT_SOURCES = ("warning", "manual")
 OVERDUE_SHOWN = 20
 MAP_REPORTS = 2000
 
@@ -306,7 +310,7 @@ def _alerts_in_flight(session: Session) -> list[Alert]:
     chain_running = exists().where(EscalationStep.alert_id == Alert.id,
                                    EscalationStep.state == "waiting")
     query = exclude_exercises(select(Alert).where(
-        Alert.cap_status == "Actual",
+        Alert.cap_status == "Actual", Alert.source.in_(ALERT_SOURCES),
         Alert.state.in_(IN_FLIGHT) | ((Alert.state == "done") & chain_running),
     ), Alert.activation_id)
     return list(session.scalars(query.order_by(Alert.created_at, Alert.id)))
