@@ -15,7 +15,8 @@ the last one, and the sends and reactions have settled (or a grace period ran ou
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -55,6 +56,20 @@ def pointed_at(settings: Settings, simulators: dict[str, Any]) -> Settings:
     configured.twilio_auth_token = SecretStr(twilio.auth_token)
     configured.telegram_bot_token = SecretStr(telegram.token)
     return configured
+
+
+@contextmanager
+def dispatching(sessions: sessionmaker[Session], configured: Settings) -> Iterator[Dispatcher]:
+    """A dispatcher sending through the channels ``configured`` names (the simulators,
+    after :func:`pointed_at`), with the same budgets as the worker's; closed after."""
+    adapters = build_adapters(configured)
+    dispatcher = Dispatcher(sessions, adapters, budgets=budgets_for(adapters, configured))
+    try:
+        yield dispatcher
+    finally:
+        dispatcher.close()
+        for adapter in adapters.values():
+            getattr(adapter, "close", lambda: None)()
 
 
 def _via(channel: str) -> str:
@@ -120,10 +135,8 @@ def run_headless(sessions: sessionmaker[Session], settings: Settings, exercise_i
     """Run the ready exercise to its end; returns :func:`conduct.summary` reduced to
     :data:`SUMMARY_KEYS`. Raises :class:`run.RunError` when it cannot start."""
     configured = pointed_at(settings, simulators)
-    adapters = build_adapters(configured)
-    dispatcher = Dispatcher(sessions, adapters, budgets=budgets_for(adapters, configured))
     players = Players(speed)
-    try:
+    with dispatching(sessions, configured) as dispatcher:
         with sessions() as session:
             exercise = session.get(Exercise, exercise_id)
             if exercise is None:
@@ -155,8 +168,4 @@ def run_headless(sessions: sessionmaker[Session], settings: Settings, exercise_i
             run.end(session, exercise, by_user_id)
             session.commit()
             measured = conduct.summary(session, exercise)
-    finally:
-        dispatcher.close()
-        for adapter in adapters.values():
-            getattr(adapter, "close", lambda: None)()
     return {key: measured[key] for key in SUMMARY_KEYS}
