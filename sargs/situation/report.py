@@ -89,7 +89,8 @@ def alerts_sent(session: Session, activation: Activation | None, now: datetime,
 
 
 def delivery_by_channel(alerts: list[situation.AlertItem]) -> list[tuple[str, int, int]]:
-    """(channel, delivered, recipients) over all the alerts: the delivery chart's rows."""
+    """(channel, delivered, recipients) over all the alerts, channels that had recipients
+    only: the delivery chart's rows."""
     totals: dict[str, list[int]] = {}
     for item in alerts:
         for row in item.channels:
@@ -97,7 +98,7 @@ def delivery_by_channel(alerts: list[situation.AlertItem]) -> list[tuple[str, in
             counted[0] += row.counts.get("delivered", 0)
             counted[1] += row.total
     return [(channel, delivered, recipients)
-            for channel, (delivered, recipients) in totals.items()]
+            for channel, (delivered, recipients) in totals.items() if recipients]
 
 
 # --- the crisis journal ----------------------------------------------------------------------

@@ -254,3 +254,18 @@ def test_the_report_refuses_an_exercise_activation(db, app):
     drill = _activation(db, "Mācības 2026", "exercise")
     with pytest.raises(report.ReportError):
         report.chosen_activation(db, drill.id)
+
+
+def test_without_weasyprint_the_pdf_answers_503_and_is_not_recorded(client, users, db,
+                                                                     monkeypatch):
+    from sargs.situation import report_views
+
+    def unavailable(html: str, base_url: str) -> bytes:
+        raise report_views.PdfUnavailable("cannot load library 'libpango-1.0-0'")
+
+    monkeypatch.setattr(report_views, "html_to_pdf", unavailable)
+    users.signed_in(client, "komisija", "commission")
+    response = client.get(f"{PATH}.pdf")
+    assert response.status_code == 503 and "WeasyPrint" in response.get_data(as_text=True)
+    assert db.scalar(select(AuditEntry.id).where(
+        AuditEntry.action == "situation_report")) is None
