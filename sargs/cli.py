@@ -576,6 +576,10 @@ from sargs.exercises.cli import exercises_group  # noqa: E402
 
 cli.add_command(exercises_group)
 
+from sargs.demo.cli import demo_command  # noqa: E402
+
+cli.add_command(demo_command)
+
 
 def main() -> None:
     try:
