@@ -269,3 +269,11 @@ def test_without_weasyprint_the_pdf_answers_503_and_is_not_recorded(client, user
     assert response.status_code == 503 and "WeasyPrint" in response.get_data(as_text=True)
     assert db.scalar(select(AuditEntry.id).where(
         AuditEntry.action == "situation_report")) is None
+
+
+def test_the_dashboards_button_downloads_the_report(client, users):
+    users.signed_in(client, "komisija", "commission")
+    page = client.get("/situation/").get_data(as_text=True)
+    [link] = re.findall(r'href="([^"]+)"[^>]*data-testid="situation-report-pdf"', page)
+    response = client.get(link)
+    assert response.status_code == 200 and response.data.startswith(b"%PDF")
