@@ -100,6 +100,7 @@ def demo_command(info: ScriptInfo, host: str | None, port: int | None, no_serve:
     from sargs.demo import phones, scenario, seed
 
     started = time.monotonic()
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # the SMTP simulator's chatter
     _demo_mode()
     base: Settings = info.load_app().extensions["sargs"].settings
     if base.mode not in seed.DEMO_MODES:

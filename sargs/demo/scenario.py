@@ -104,6 +104,7 @@ class Story:
         self.sleep = sleep
         self.outcome = Outcome()
         self.rng = random.Random(seed.SEED)
+        self.began = clock.now()
 
     # --- the pieces every step uses ---------------------------------------------------
 
@@ -128,7 +129,8 @@ class Story:
         twilio = self.simulators["twilio"]
         with self.sessions() as session:
             texted = set(session.scalars(select(Delivery.address).where(
-                Delivery.channel == "sms", Delivery.state.in_(("sent", "delivered")))))
+                Delivery.channel == "sms", Delivery.state.in_(("sent", "delivered")),
+                Delivery.sent_at >= self.began)))
         if not self._wait(lambda: texted <= {a for a, e in twilio.phones.all()
                                              if e["kind"] == "sms"}):
             self.echo("   (some SMS are still queued at the provider)")
@@ -218,10 +220,11 @@ class Story:
                 for name in SHELTERS:
                     shelter = session.scalar(select(Shelter).where(
                         Shelter.name == name, Shelter.active.is_(True)).limit(1))
-                    if shelter is None or shelter.opening_id is not None:
+                    if shelter is None:
                         continue
-                    shelters.open_shelter(session, shelter, activation.id,
-                                          settings=self.settings)
+                    if shelter.opening_id is None:  # a story played before left it open
+                        shelters.open_shelter(session, shelter, activation.id,
+                                              settings=self.settings)
                     for _household in range(self.rng.randint(3, 6)):
                         name_of, _sex = seed.person(self.rng, set())
                         evacuees.register(session, shelter, name_of, None,
