@@ -213,11 +213,14 @@ class Person:
 
 
 def people(session: Session, alert: Alert) -> list[Person]:
-    """Everyone the alert reached or will try, acknowledged first (in order), then the rest."""
+    """Everyone the alert asks to acknowledge — the staff it reached or will try, not the
+    residents (their messages ask nothing, see the dispatcher) — acknowledged first (in
+    order), then the rest."""
     if not alert.ack_required:
         return []
-    reached = set(session.scalars(select(Delivery.contact_id).where(
-        Delivery.alert_id == alert.id, Delivery.contact_id.is_not(None)).distinct()))
+    reached = set(session.scalars(select(Delivery.contact_id).join(
+        Contact, Contact.id == Delivery.contact_id).where(
+        Delivery.alert_id == alert.id, Contact.is_public_subscriber.is_(False)).distinct()))
     ids = reached | set((alert.escalation or {}).get("contacts", []))
     acks = {a.contact_id: a for a in session.scalars(
         select(Acknowledgement).where(Acknowledgement.alert_id == alert.id))}
