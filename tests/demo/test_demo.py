@@ -142,3 +142,13 @@ def test_the_demo_refuses_production_mode(live_app, started):
     assert started == []  # no simulator was started, nothing seeded
     with live_app.extensions["sargs"].sessionmaker() as db:
         assert db.scalar(select(func.count()).select_from(Shelter)) == 0
+
+
+def test_the_phones_page_exists_only_in_demo_and_test_mode(settings):
+    production = create_app(settings.model_copy(update={"mode": "production"}))
+    assert production.test_client().get("/demo/phones").status_code == 404
+    production.extensions["sargs"].engine.dispose()
+
+    testing = create_app(settings)
+    assert testing.test_client().get("/demo/phones").status_code == 302  # to the sign-in
+    testing.extensions["sargs"].engine.dispose()
