@@ -3,8 +3,9 @@
 Upgrades the database, seeds the Jelgava data set, starts the provider simulators and
 Sargs itself (web, scheduler, dispatcher, Telegram bot) pointed at them, plays the
 red-wind story, prints where to look and serves until Ctrl+C (``--no-serve`` stops after
-the story). Demo mode only: without SARGS_MODE it runs in demo mode; it refuses a
-production configuration, since it makes users with a known password.
+the story). Demo mode only: without SARGS_MODE it runs in demo mode, on a database of its own
+(instance/demo.db) unless SARGS_DATABASE_URL names one; it refuses a production
+configuration, since it makes users with a known password.
 """
 
 from __future__ import annotations
@@ -26,10 +27,18 @@ REFUSED = ("sargs demo runs in demo mode only: it makes users with a known passw
            "SARGS_MODE=demo (or leave SARGS_MODE unset).")
 
 
+DEMO_DATABASE = "sqlite:///instance/demo.db"
+
+
 def _demo_mode() -> None:
-    """Demo mode for this run, unless the environment or .env names a mode."""
-    if "SARGS_MODE" not in os.environ and "mode" not in load_settings().model_fields_set:
+    """Demo mode for this run, unless the environment or .env names a mode; and a database
+    of its own (instance/demo.db) unless one is named — never the one ``sargs run`` uses
+    by default, which may hold real data and real users."""
+    configured = load_settings().model_fields_set
+    if "SARGS_MODE" not in os.environ and "mode" not in configured:
         os.environ["SARGS_MODE"] = "demo"
+    if "SARGS_DATABASE_URL" not in os.environ and "database_url" not in configured:
+        os.environ["SARGS_DATABASE_URL"] = DEMO_DATABASE
     if load_settings().mode == "production":
         raise click.ClickException(REFUSED)
 

@@ -8,6 +8,7 @@ those tests use the app on the real clock; the seed's test uses the frozen one."
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -80,8 +81,10 @@ def live_app(settings: Any) -> Iterator[Any]:
 
 
 def _demo(app: Any, *args: str, mode: str = "test") -> Any:
-    return CliRunner(env={"SARGS_MODE": mode}).invoke(
-        cli, ["demo", *args], obj=ScriptInfo(create_app=lambda: app))
+    # The environment the command reads is the test app's (and restored afterwards).
+    env = {"SARGS_MODE": mode,
+           "SARGS_DATABASE_URL": app.extensions["sargs"].settings.database_url}
+    return CliRunner(env=env).invoke(cli, ["demo", *args], obj=ScriptInfo(create_app=lambda: app))
 
 
 def _sign_in(client: Any, username: str) -> None:
@@ -152,3 +155,17 @@ def test_the_phones_page_exists_only_in_demo_and_test_mode(settings):
     testing = create_app(settings)
     assert testing.test_client().get("/demo/phones").status_code == 302  # to the sign-in
     testing.extensions["sargs"].engine.dispose()
+
+
+def test_the_demo_keeps_to_a_database_of_its_own(monkeypatch, tmp_path):
+    """Run without settings, the demo never seeds its users with a known password into the
+    database `sargs run` uses by default."""
+    from sargs.demo import cli as demo_cli
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("SARGS_DATABASE_URL", "SARGS_MODE"):
+        monkeypatch.setenv(name, "")  # remembered, so the test leaves the environment as it was
+        monkeypatch.delenv(name)
+    demo_cli._demo_mode()
+    assert os.environ["SARGS_MODE"] == "demo"
+    assert os.environ["SARGS_DATABASE_URL"] == "sqlite:///instance/demo.db"
