@@ -9,11 +9,11 @@ Updates referencing only the version before.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
-from importlib import resources
 from xml.sax.saxutils import escape
+
+from sargs.demo.lvgmc import polygon_of  # the shipped outlines as CAP polygons
 
 RIGA_WINTER = timezone(timedelta(hours=2))
 SENDER = "http://www.lvgmc.lv"
@@ -23,16 +23,6 @@ LEVELS = {2: ("yellow", "Moderate", "Yellow", "Dzeltenais"),
 TYPES = {1: ("Wind", "vēja"), 4: ("Fog", "miglas"), 10: ("Rain", "lietus")}
 AREA_NAMES = {"LV022": ("Jelgava", "Jelgava"), "LV023": ("Jelgava municipality", "Jelgavas novads"),
               "LV039": ("Riga", "Rīga"), "LV801": ("Southern Gulf of Riga", "Rīgas līča dienvidu daļa")}
-
-
-def polygon_of(code: str) -> str:
-    """The shipped outline of ``code`` as a CAP polygon ("lat,lon …", closed)."""
-    path = resources.files("sargs.areas") / "data" / "emma" / f"{code}.geojson"
-    geometry = json.loads(path.read_text(encoding="utf-8"))["geometry"]
-    rings = ([geometry["coordinates"][0]] if geometry["type"] == "Polygon"
-             else [polygon[0] for polygon in geometry["coordinates"]])
-    ring = max(rings, key=len)
-    return " ".join(f"{lat},{lon}" for lon, lat in ring)
 
 
 def identifier(sent: datetime, serial: int) -> str:
