@@ -20,7 +20,7 @@ from flask_login import current_user
 from sargs import clock
 from sargs.audit.service import record
 from sargs.auth.access import roles
-from sargs.context import db_session
+from sargs.context import db_session, get_or_404
 from sargs.csv_import import ImportRefused
 from sargs.exercises import builder
 from sargs.exercises.builder_schemas import (
@@ -77,13 +77,6 @@ def _module_context() -> dict[str, Any]:
                                          for k in PARTICIPANT_ROLES],
             "offset_text": offset_text, "is_upcoming": builder.is_upcoming,
             "timeline": builder.timeline}
-
-
-def _exercise_or_404(exercise_id: int) -> Exercise:
-    exercise = db_session().get(Exercise, exercise_id)
-    if exercise is None:
-        abort(404)
-    return exercise
 
 
 def _child_or_404(model: type, exercise: Exercise, child_id: int) -> Any:
@@ -176,7 +169,7 @@ def _page(exercise: Exercise, form: str = "", values: dict[str, Any] | None = No
 @bp.route("/<int:exercise_id>")
 @staff
 def page(exercise_id: int) -> Any:
-    return _page(_exercise_or_404(exercise_id))
+    return _page(get_or_404(Exercise, exercise_id))
 
 
 def _act(exercise: Exercise, form: str, do: Callable[[dict[str, Any]], Any], done: str,
@@ -201,7 +194,7 @@ def _act(exercise: Exercise, form: str, do: Callable[[dict[str, Any]], Any], don
 @bp.route("/<int:exercise_id>", methods=["POST"])
 @staff
 def save_details(exercise_id: int) -> Any:
-    exercise = _exercise_or_404(exercise_id)
+    exercise = get_or_404(Exercise, exercise_id)
     return _act(exercise, "details", lambda v: builder.update_exercise(
         db_session(), exercise, validate(ExerciseIn, v)), _("Saved."))
 
@@ -209,7 +202,7 @@ def save_details(exercise_id: int) -> Any:
 @bp.route("/<int:exercise_id>/ready", methods=["POST"])
 @staff
 def ready(exercise_id: int) -> Any:
-    exercise = _exercise_or_404(exercise_id)
+    exercise = get_or_404(Exercise, exercise_id)
     return _act(exercise, "details", lambda v: builder.mark_ready(db_session(), exercise),
                 _("The exercise is ready."), values=_details(exercise))
 
@@ -217,7 +210,7 @@ def ready(exercise_id: int) -> Any:
 @bp.route("/<int:exercise_id>/draft", methods=["POST"])
 @staff
 def draft(exercise_id: int) -> Any:
-    exercise = _exercise_or_404(exercise_id)
+    exercise = get_or_404(Exercise, exercise_id)
     return _act(exercise, "details", lambda v: builder.mark_draft(db_session(), exercise),
                 _("The exercise is a draft again."), values=_details(exercise))
 
@@ -225,7 +218,7 @@ def draft(exercise_id: int) -> Any:
 @bp.route("/<int:exercise_id>/objectives", methods=["POST"])
 @staff
 def add_objective(exercise_id: int) -> Any:
-    exercise = _exercise_or_404(exercise_id)
+    exercise = get_or_404(Exercise, exercise_id)
     return _act(exercise, "objective", lambda v: builder.add_objective(
         db_session(), exercise, validate(ObjectiveIn, v)), _("Objective added."))
 
@@ -233,7 +226,7 @@ def add_objective(exercise_id: int) -> Any:
 @bp.route("/<int:exercise_id>/objectives/<int:objective_id>/delete", methods=["POST"])
 @staff
 def remove_objective(exercise_id: int, objective_id: int) -> Any:
-    exercise = _exercise_or_404(exercise_id)
+    exercise = get_or_404(Exercise, exercise_id)
     objective = _child_or_404(Objective, exercise, objective_id)
     return _act(exercise, "", lambda v: builder.remove_objective(
         db_session(), exercise, objective), _("Objective removed."))
@@ -242,7 +235,7 @@ def remove_objective(exercise_id: int, objective_id: int) -> Any:
 @bp.route("/<int:exercise_id>/participants", methods=["POST"])
 @staff
 def add_participant(exercise_id: int) -> Any:
-    exercise = _exercise_or_404(exercise_id)
+    exercise = get_or_404(Exercise, exercise_id)
     return _act(exercise, "participant", lambda v: builder.add_participant(
         db_session(), exercise, validate(ParticipantIn, v)), _("Participant added."))
 
@@ -250,7 +243,7 @@ def add_participant(exercise_id: int) -> Any:
 @bp.route("/<int:exercise_id>/participants/<int:participant_id>/delete", methods=["POST"])
 @staff
 def remove_participant(exercise_id: int, participant_id: int) -> Any:
-    exercise = _exercise_or_404(exercise_id)
+    exercise = get_or_404(Exercise, exercise_id)
     participant = _child_or_404(Participant, exercise, participant_id)
     return _act(exercise, "", lambda v: builder.remove_participant(
         db_session(), exercise, participant), _("Participant removed."))
@@ -268,7 +261,7 @@ def _inject_values() -> dict[str, Any]:
 @bp.route("/<int:exercise_id>/injects", methods=["POST"])
 @staff
 def add_inject(exercise_id: int) -> Any:
-    exercise = _exercise_or_404(exercise_id)
+    exercise = get_or_404(Exercise, exercise_id)
     return _act(exercise, "inject", lambda v: builder.add_inject(
         db_session(), exercise, validate(InjectIn, v)), _("Inject added."),
         values=_inject_values())
@@ -284,7 +277,7 @@ def _inject_page(exercise: Exercise, inject: Inject, values: dict[str, Any],
 @bp.route("/<int:exercise_id>/injects/<int:inject_id>", methods=["GET", "POST"])
 @staff
 def edit_inject(exercise_id: int, inject_id: int) -> Any:
-    exercise = _exercise_or_404(exercise_id)
+    exercise = get_or_404(Exercise, exercise_id)
     inject = _child_or_404(Inject, exercise, inject_id)
     if request.method == "GET":
         return _inject_page(exercise, inject, builder.inject_values(inject), {})
@@ -306,7 +299,7 @@ def edit_inject(exercise_id: int, inject_id: int) -> Any:
 @bp.route("/<int:exercise_id>/injects/<int:inject_id>/delete", methods=["POST"])
 @staff
 def remove_inject(exercise_id: int, inject_id: int) -> Any:
-    exercise = _exercise_or_404(exercise_id)
+    exercise = get_or_404(Exercise, exercise_id)
     inject = _child_or_404(Inject, exercise, inject_id)
     return _act(exercise, "", lambda v: builder.remove_inject(db_session(), exercise, inject),
                 _("Inject removed."))
@@ -315,7 +308,7 @@ def remove_inject(exercise_id: int, inject_id: int) -> Any:
 @bp.route("/<int:exercise_id>/injects/<int:inject_id>/library", methods=["POST"])
 @staff
 def save_to_library(exercise_id: int, inject_id: int) -> Any:
-    exercise = _exercise_or_404(exercise_id)
+    exercise = get_or_404(Exercise, exercise_id)
     inject = _child_or_404(Inject, exercise, inject_id)
     session = db_session()
     values = _form()
@@ -333,7 +326,7 @@ def save_to_library(exercise_id: int, inject_id: int) -> Any:
 @bp.route("/<int:exercise_id>/library", methods=["POST"])
 @staff
 def add_from_library(exercise_id: int) -> Any:
-    exercise = _exercise_or_404(exercise_id)
+    exercise = get_or_404(Exercise, exercise_id)
     return _act(exercise, "library", lambda v: builder.add_from_library(
         db_session(), exercise, validate(FromLibraryIn, v)), _("Inject added."))
 
@@ -344,7 +337,7 @@ def add_from_library(exercise_id: int) -> Any:
 @bp.route("/<int:exercise_id>/injects.csv")
 @staff
 def export_csv(exercise_id: int) -> Any:
-    exercise = _exercise_or_404(exercise_id)
+    exercise = get_or_404(Exercise, exercise_id)
     return Response("\ufeff" + builder.export_csv(exercise), mimetype="text/csv", headers={
         "Content-Disposition": f"attachment; filename=exercise-{exercise.id}-injects.csv"})
 
@@ -352,7 +345,7 @@ def export_csv(exercise_id: int) -> Any:
 @bp.route("/<int:exercise_id>/injects/import", methods=["POST"])
 @staff
 def import_csv(exercise_id: int) -> Any:
-    exercise = _exercise_or_404(exercise_id)
+    exercise = get_or_404(Exercise, exercise_id)
     upload = request.files.get("file")
     session = db_session()
     if upload is None or not upload.filename:
@@ -374,7 +367,7 @@ def import_csv(exercise_id: int) -> Any:
 @bp.route("/<int:exercise_id>/export.json")
 @staff
 def export_json(exercise_id: int) -> Any:
-    exercise = _exercise_or_404(exercise_id)
+    exercise = get_or_404(Exercise, exercise_id)
     body = json.dumps(builder.export_json(db_session(), exercise), ensure_ascii=False, indent=2)
     return Response(body, mimetype="application/json", headers={
         "Content-Disposition": f"attachment; filename=exercise-{exercise.id}.json"})

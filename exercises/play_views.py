@@ -20,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from sargs.auth.access import signed_in
-from sargs.context import db_session
+from sargs.context import db_session, get_or_404
 from sargs.exercises import conduct, run
 from sargs.exercises.builder_schemas import offset_text
 from sargs.exercises.builder_views import KIND_LABELS, PARTICIPANT_LABELS, STATE_LABELS
@@ -48,13 +48,6 @@ def _module_context() -> dict[str, Any]:
             "part_labels": PART_LABELS, "rating_labels": RATING_LABELS,
             "response_labels": RESPONSE_LABELS, "offset_text": offset_text,
             "rating_options": [(r, str(RATING_LABELS[r])) for r in RATINGS]}
-
-
-def _exercise_or_404(exercise_id: int) -> Exercise:
-    exercise = db_session().get(Exercise, exercise_id)
-    if exercise is None:
-        abort(404)
-    return exercise
 
 
 def _player_or_403(exercise: Exercise) -> Participant:
@@ -118,7 +111,7 @@ def _page(exercise: Exercise, participant: Participant, failed: str = "",
 @bp.route("/<int:exercise_id>")
 @signed_in
 def page(exercise_id: int) -> Any:
-    exercise = _exercise_or_404(exercise_id)
+    exercise = get_or_404(Exercise, exercise_id)
     return _page(exercise, _player_or_403(exercise))
 
 
@@ -126,7 +119,7 @@ def page(exercise_id: int) -> Any:
 @signed_in
 def feed(exercise_id: int) -> Any:
     """The clock and the injects sent to the participant, each drawn as on the page."""
-    exercise = _exercise_or_404(exercise_id)
+    exercise = get_or_404(Exercise, exercise_id)
     participant = _player_or_403(exercise)
     context = _inject_context(exercise, participant)
     return jsonify({
@@ -167,7 +160,7 @@ def _inject_or_404(exercise: Exercise, inject_id: int) -> Inject:
 @bp.route("/<int:exercise_id>/injects/<int:inject_id>/acknowledge", methods=["POST"])
 @signed_in
 def acknowledge(exercise_id: int, inject_id: int) -> Any:
-    exercise = _exercise_or_404(exercise_id)
+    exercise = get_or_404(Exercise, exercise_id)
     participant = _player_or_403(exercise)
     inject = _inject_or_404(exercise, inject_id)
     return _respond(exercise, participant, f"ack-{inject.id}", lambda v: conduct.respond(
@@ -178,7 +171,7 @@ def acknowledge(exercise_id: int, inject_id: int) -> Any:
 @bp.route("/<int:exercise_id>/injects/<int:inject_id>/answer", methods=["POST"])
 @signed_in
 def answer(exercise_id: int, inject_id: int) -> Any:
-    exercise = _exercise_or_404(exercise_id)
+    exercise = get_or_404(Exercise, exercise_id)
     participant = _player_or_403(exercise)
     inject = _inject_or_404(exercise, inject_id)
     return _respond(exercise, participant, f"answer-{inject.id}", lambda v: conduct.respond(
@@ -189,7 +182,7 @@ def answer(exercise_id: int, inject_id: int) -> Any:
 @bp.route("/<int:exercise_id>/decisions", methods=["POST"])
 @signed_in
 def decide(exercise_id: int) -> Any:
-    exercise = _exercise_or_404(exercise_id)
+    exercise = get_or_404(Exercise, exercise_id)
     participant = _player_or_403(exercise)
 
     def record(values: dict[str, Any]) -> Any:
@@ -221,7 +214,7 @@ def _evaluation(exercise: Exercise, failed: str = "", values: dict[str, Any] | N
 @bp.route("/<int:exercise_id>/evaluate")
 @signed_in
 def evaluate(exercise_id: int) -> Any:
-    exercise = _exercise_or_404(exercise_id)
+    exercise = get_or_404(Exercise, exercise_id)
     _evaluator_or_403(exercise)
     return _evaluation(exercise)
 
@@ -229,7 +222,7 @@ def evaluate(exercise_id: int) -> Any:
 @bp.route("/<int:exercise_id>/evaluate/<int:objective_id>", methods=["POST"])
 @signed_in
 def observe(exercise_id: int, objective_id: int) -> Any:
-    exercise = _exercise_or_404(exercise_id)
+    exercise = get_or_404(Exercise, exercise_id)
     _evaluator_or_403(exercise)
     objective = db_session().get(Objective, objective_id)
     if objective is None or objective.exercise_id != exercise.id:

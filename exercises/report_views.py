@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from sargs.auth.access import signed_in
-from sargs.context import db_session
+from sargs.context import db_session, get_or_404
 from sargs.exercises import conduct, improvement, links, report
 from sargs.exercises.models import CriticalService, Exercise, ImprovementAction
 from sargs.exercises.report_schemas import ActionIn, SectionsIn, StatusIn
@@ -31,20 +31,13 @@ bp = Blueprint("exercise_report", __name__, template_folder="templates",
 STATUS_LABELS = {"open": _l("open"), "in_progress": _l("in progress"), "done": _l("done")}
 
 
-def _exercise_or_404(exercise_id: int) -> Exercise:
-    exercise = db_session().get(Exercise, exercise_id)
-    if exercise is None:
-        abort(404)
-    return exercise
-
-
 def _may_edit(exercise: Exercise) -> bool:
     return "manager" in conduct.parts(exercise, current_user)
 
 
 def _readable(exercise_id: int) -> Exercise:
     """The exercise, if the user may read its report (403 otherwise)."""
-    exercise = _exercise_or_404(exercise_id)
+    exercise = get_or_404(Exercise, exercise_id)
     if not links.may_read_report(exercise, current_user):
         abort(403)
     return exercise

@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from sargs.auth.access import signed_in
 from sargs.channels.models import Alert, Delivery
-from sargs.context import db_session, settings
+from sargs.context import db_session, get_or_404, settings
 from sargs.exercises import checks, conduct, links, run
 from sargs.exercises.builder_schemas import offset_text
 from sargs.exercises.builder_views import CHANNEL_LABELS, PARTICIPANT_LABELS, STATE_LABELS
@@ -50,9 +50,7 @@ def hms(seconds: float) -> str:
 
 
 def _controlled(exercise_id: int) -> Exercise:
-    exercise = db_session().get(Exercise, exercise_id)
-    if exercise is None:
-        abort(404)
+    exercise = get_or_404(Exercise, exercise_id)
     if not conduct.may_control(exercise, current_user):
         abort(403)
     return exercise
