@@ -23,7 +23,7 @@ from typing import Any
 
 from flask import render_template
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sargs.activations import journal
@@ -78,12 +78,16 @@ def period(activation: Activation | None, now: datetime) -> tuple[datetime, date
 
 def alerts_sent(session: Session, activation: Activation | None, now: datetime,
                 language: str = "lv") -> list[situation.AlertItem]:
-    """Real alerts (CAP status Actual, not of an exercise activation) that started sending
-    in the report's period, oldest first, each counted as the dashboard counts it."""
+    """Real alerts (CAP status Actual, not of an exercise activation) going out in the
+    report's period — started in it, or still sending when it began (a warning's alert
+    sent before the commission opened the activation) — oldest first, each counted as the
+    dashboard counts it."""
     start, end = period(activation, now)
+    ended = func.coalesce(Alert.finished_at, Alert.cancelled_at)
     query = exclude_exercises(
         select(Alert).where(Alert.cap_status == "Actual", Alert.sending_at.is_not(None),
-                            Alert.sending_at >= start, Alert.sending_at <= end),
+                            Alert.sending_at <= end,
+                            (Alert.sending_at >= start) | ended.is_(None) | (ended >= start)),
         Alert.activation_id).order_by(Alert.sending_at, Alert.id)
     return [situation.alert_item(session, alert, language) for alert in session.scalars(query)]
 
