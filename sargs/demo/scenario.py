@@ -5,11 +5,14 @@
 2. The alert goes out to the residents who subscribed and to the commission, the duty
    officers and the institutions' IP phones; the dispatcher sends the ledger until it is
    drained and the simulated phones, chats and inboxes have received it.
-3. The commission opens an emergency activation and four shelters; households are
+3. Residents call 8787: the operators register six storm reports (fallen trees, a torn
+   roof, a power line down, flooded streets) and send each to the partner routing picks;
+   the first partner accepts its report.
+4. The commission opens an emergency activation and four shelters; households are
    registered and people counted in at the door.
-4. A volunteer call-out asks the first wave by SMS; the simulated volunteers answer
+5. A volunteer call-out asks the first wave by SMS; the simulated volunteers answer
    through the same inbound router a Twilio reply reaches, until the call-out fills.
-5. The commission's journal records the warning, the decision and the task.
+6. The commission's journal records the warning, the reports, the decision and the task.
 
 Each step prints what happened and how long it took. The settings are a copy pointed at
 the simulators (:func:`demo_settings`), so nothing reaches a real phone; the app must be
@@ -34,6 +37,8 @@ from sargs.activations import service as activations
 from sargs.activations.schemas import ActivationOpen
 from sargs.audit.service import SYSTEM, Actor, acting_as
 from sargs.auth.service import find_user
+from sargs.cad import service as cad
+from sargs.cad.schemas import PartnerAction, ReportIn
 from sargs.channels import inbound
 from sargs.channels.models import Alert, Delivery
 from sargs.channels.simulators import suite
@@ -55,6 +60,21 @@ SHELTERS = ("Zemgales Olimpiskais centrs", "Jelgavas Valsts ģimnāzija",
             "Jelgavas kultūras nams", "Jelgavas 6. vidusskola")
 CALLOUT_PLACE = ("Zemgales Olimpiskais centrs, Kalnciema iela 10", 56.6546, 23.7111)
 CALLOUT_NEEDED = 8
+# What residents report to 8787 as the storm arrives: category, address, point, text.
+STORM_REPORTS = (
+    ("greenery", "Lielā iela 19", 56.6499, 23.7269,
+     "Vējš nogāzis koku pāri ietvei pie autobusu pieturas, zari uz brauktuves."),
+    ("buildings", "Dobeles šoseja 34", 56.6398, 23.7083,
+     "Daudzdzīvokļu mājai norauts jumta segums, skārda loksnes krīt pagalmā."),
+    ("other", "Rīgas iela 22", 56.6571, 23.7377,
+     "Uz ielas nokritis elektrolīnijas vads, dzirksteles pie staba."),
+    ("greenery", "Kalnciema iela 28", 56.6562, 23.7036,
+     "Nolūzis liels kļavas zars, aizšķērsojis ietvi pie skolas."),
+    ("hydro", "Pasta iela 47", 56.6479, 23.7304,
+     "Lietus kanalizācija aizsērējusi ar lapām un zariem, applūst krustojums."),
+    ("streets", "Satiksmes iela 41", 56.6458, 23.7392,
+     "Uz brauktuves gāzies žogs un koka zari, satiksme apgrūtināta."),
+)
 UNSETTLED = ("pending", "claimed")
 # The demo's SMS sender is a messaging service of ten numbers (segments a second), so
 # the residents' SMS go out in seconds rather than the minutes one long code needs.
@@ -86,6 +106,7 @@ class Outcome:
     activation_id: int | None = None
     shelter_ids: list[int] = field(default_factory=list)
     callout_id: int | None = None
+    report_ids: list[int] = field(default_factory=list)
     journal_entries: int = 0
 
 
@@ -158,10 +179,11 @@ class Story:
             self._step(1, "LVĢMC issues a red wind warning for Jelgava", self.warning_arrives)
             self._step(2, "The alert reaches residents and staff",
                        lambda: self.alert_goes_out(dispatcher))
-            self._step(3, "The commission opens an activation and shelters",
+            self._step(3, "Residents call 8787", self.residents_call)
+            self._step(4, "The commission opens an activation and shelters",
                        lambda: self.shelters_open(dispatcher))
-            self._step(4, "A volunteer call-out fills", lambda: self.callout_fills(dispatcher))
-            self._step(5, "The commission's journal", self.journal)
+            self._step(5, "A volunteer call-out fills", lambda: self.callout_fills(dispatcher))
+            self._step(6, "The commission's journal", self.journal)
         self.echo(f"The story took {time.monotonic() - started:.1f} s.")
         return self.outcome
 
@@ -206,6 +228,29 @@ class Story:
         return (f"the simulators received: {sms} SMS, {calls} calls, "
                 f"{len(sims['telegram'].chats)} Telegram messages, "
                 f"{len(sims['smtp'].messages)} e-mails, {len(sims['ami'].calls)} IP-phone pages")
+
+    def residents_call(self) -> list[str]:
+        lines = []
+        with self.sessions() as session:
+            operator = find_user(session, "operator")
+            actor = Actor("user", operator.id, operator.username, "demo") if operator \
+                else SYSTEM
+            with acting_as(actor):
+                for number, (category, address, lat, lon, text) in enumerate(STORM_REPORTS):
+                    name, _sex = seed.person(self.rng, set())
+                    report = cad.create_report(session, self.settings, ReportIn(
+                        channel="phone", category=category, description=text, address=address,
+                        lat=lat, lon=lon, reporter_name=name,
+                        reporter_phone=f"+3712{self.rng.randint(0, 9_999_999):07d}"))
+                    cad.route(session, self.settings, report)
+                    if number == 0:  # the first partner is quick to take its report on
+                        cad.partner_act(session, self.settings, report,
+                                        PartnerAction(action="accept"), partner=report.partner)
+                    self.outcome.report_ids.append(report.id)
+                    lines.append(f"report {report.id}: {address}, {category}, "
+                                 f"{report.state} to {report.partner.name}")
+            session.commit()
+        return lines
 
     def shelters_open(self, dispatcher: Any) -> list[str]:
         lines = []
@@ -291,6 +336,11 @@ class Story:
                                 "brāzmas 28-33 m/s.",
                            links=[{"type": "warning", "id": outcome.warning_id}]
                            if outcome.warning_id else []),
+            JournalEntryIn(kind="information", source="8787",
+                           text=f"Iedzīvotāji ziņo par vētras postījumiem: "
+                                f"{len(outcome.report_ids)} ziņojumi nodoti dienestiem.",
+                           links=[{"type": "report", "id": outcome.report_ids[0]}]
+                           if outcome.report_ids else []),
             JournalEntryIn(kind="decision", decided_by="Civilās aizsardzības komisija",
                            text=f"Atvērt {len(outcome.shelter_ids)} patvertnes un izsaukt "
                                 "brīvprātīgos.",
@@ -311,7 +361,8 @@ class Story:
                     journal.add_entry(session, activation, entry, user)
             session.commit()
         outcome.journal_entries = len(entries)
-        return [f"{len(entries)} entries: information, decision, task"]
+        return [f"{len(entries)} entries: "
+                + ", ".join(entry.kind for entry in entries)]
 
 
 def play(app: Flask, simulators: dict[str, Any], *, echo: Callable[[str], None] = print,

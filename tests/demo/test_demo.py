@@ -20,11 +20,13 @@ from sqlalchemy import func, select
 
 from sargs.app import create_app
 from sargs.audit.service import SYSTEM, acting_as
+from sargs.cad.models import OPEN_STATES, CadReport
 from sargs.channels.models import Alert, Contact, Delivery
 from sargs.cli import cli
 from sargs.demo import phones, scenario, seed
 from sargs.reserves.models import StockLevel
 from sargs.shelters.models import Shelter
+from sargs.situation.service import snapshot
 from sargs.volunteers import callouts
 from sargs.volunteers.models import CallOut
 from sargs.warnings.models import WeatherWarning
@@ -126,6 +128,17 @@ def test_the_demo_plays_the_red_wind_story_to_its_end(live_app, started):
         callout = db.scalar(select(CallOut))
         assert callout is not None and callout.state == "filled"
         assert callouts.counts(db, callout)["yes"] == scenario.CALLOUT_NEEDED
+
+        # The residents' storm reports are with the partners, and the dashboard counts them
+        # open (the seeded 2025 year is all closed).
+        reports = list(db.scalars(select(CadReport).where(CadReport.channel == "phone",
+                                                          CadReport.state.in_(OPEN_STATES))))
+        assert len(reports) == len(scenario.STORM_REPORTS)
+        assert {r.state for r in reports} == {"routed", "accepted"}
+        assert all(r.partner_id is not None and r.jurisdiction == "city" for r in reports)
+        with live_app.test_request_context():
+            situation = snapshot(db, live_app.extensions["sargs"].settings)
+        assert situation.cad.open == len(scenario.STORM_REPORTS)
 
     # The phones page lists what a resident's phone received.
     live_app.extensions["sargs"].extra[phones.SIMULATORS] = simulators
