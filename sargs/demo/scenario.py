@@ -40,7 +40,13 @@ from sargs.auth.service import find_user
 from sargs.cad import service as cad
 from sargs.cad.schemas import PartnerAction, ReportIn
 from sargs.channels import inbound
-from sargs.channels.models import Alert, Delivery
+from sargs.channels.models import (
+    Alert,
+    ContactAddress,
+    ContactGroup,
+    ContactGroupMember,
+    Delivery,
+)
 from sargs.channels.simulators import suite
 from sargs.demo import lvgmc, seed
 from sargs.exercises.headless import dispatching, pointed_at
@@ -219,7 +225,25 @@ class Story:
                 .group_by(Delivery.channel, Delivery.state)
                 .order_by(Delivery.channel, Delivery.state)).all()
         lines = [f"{channel}: {count} {state}" for channel, state, count in rows]
-        return lines + [self._received()]
+        return lines + [self._received(), self._chair_acknowledges()]
+
+    def _chair_acknowledges(self) -> str:
+        """The commission's chair answers "1" to the alert's SMS, as the staff text asks:
+        the acknowledgement stops the call chain that would otherwise keep ringing."""
+        with self.sessions() as session:
+            phone = session.scalar(
+                select(ContactAddress.address)
+                .join(ContactGroupMember, ContactGroupMember.contact_id == ContactAddress.contact_id)
+                .join(ContactGroup, ContactGroup.id == ContactGroupMember.group_id)
+                .where(ContactGroup.code == "commission-chair", ContactAddress.channel == "sms")
+                .order_by(ContactAddress.id).limit(1))
+            if phone is None:
+                return "nobody chairs the commission: the call chain goes on"
+            answer = inbound.route(session, inbound.Reply("sms", phone, "1"),
+                                   secret=str(self.app.config["SECRET_KEY"]),
+                                   subscribe_url=f"{self.settings.base_url}/subscribe/")
+            session.commit()
+        return f"the commission's chair acknowledged by SMS: {answer}"
 
     def _received(self) -> str:
         sims = self.simulators

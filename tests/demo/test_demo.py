@@ -21,7 +21,8 @@ from sqlalchemy import func, select
 from sargs.app import create_app
 from sargs.audit.service import SYSTEM, acting_as
 from sargs.cad.models import OPEN_STATES, CadReport
-from sargs.channels.models import Alert, Contact, Delivery
+from sargs.channels import escalation
+from sargs.channels.models import Acknowledgement, Alert, Contact, Delivery
 from sargs.cli import cli
 from sargs.demo import phones, scenario, seed
 from sargs.reserves.models import StockLevel
@@ -120,6 +121,9 @@ def test_the_demo_plays_the_red_wind_story_to_its_end(live_app, started):
         chats = {chat for chat, entry in simulators["telegram"].chats.all()
                  if "Jelgav" in (entry.get("text") or "")}
         assert len(chats) >= 20  # the residents' Telegram chats and the staff's
+        # The chair acknowledged by SMS: the call chain stops ringing.
+        [ack] = db.scalars(select(Acknowledgement).where(Acknowledgement.alert_id == alert.id))
+        assert ack.via == "sms" and escalation.waiting(db, alert.id) == 0
 
         opened = list(db.scalars(select(Shelter).where(Shelter.opening_id.is_not(None))))
         assert len(opened) == len(scenario.SHELTERS)
