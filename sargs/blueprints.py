@@ -115,10 +115,11 @@ def register_all(app: Flask) -> None:
     app.register_blueprint(exercise_report.bp)
     from sargs.activations import journal_views
     from sargs.demo import views as demo_views
+    from sargs.situation import api as situation_api
     from sargs.situation import report_views as situation_report
     from sargs.situation import views as situation
 
-    for module in (journal_views, situation, situation_report, demo_views):
+    for module in (journal_views, situation, situation_report, situation_api, demo_views):
         app.register_blueprint(module.bp)
     from sargs.channels.ledger import health as channels_health
 

@@ -31,6 +31,7 @@ SCOPES: dict[str, object] = {
     "reserves": _l("Manage material reserves: items, warehouses, movements; read stock "
                    "and autonomy"),
     "shelters": _l("Manage shelters: register, open, close and count occupancy"),
+    "situation:read": _l("Read the situation (the commission's dashboard) as JSON"),
     "subscribers:write": _l("Subscribe residents to alerts"),
     "volunteers": _l("Hand over volunteer registrations and read the volunteer register"),
     "volunteers:bulk": _l("Hand over volunteer registrations beyond the per-token rate limit "

@@ -318,3 +318,24 @@ def test_the_navigation_leads_there_first(client, users):
     users.signed_in(client, "chair", "commission")
     page = client.get("/").get_data(as_text=True)
     assert 'href="/situation/"' in page
+
+
+def test_an_integration_reads_the_situation_with_a_token(app, db, client, world):
+    """The state's situation room pulls the same snapshot with a token of scope
+    situation:read; without the scope, or without a token, it gets nothing."""
+    from sargs.auth import service as auth
+
+    _, reader = auth.create_token(db, "vugd-situation", ["situation:read"])
+    _, other = auth.create_token(db, "city-web", ["warnings:read"])
+    db.commit()
+    assert client.get("/api/v1/situation").status_code == 401
+    assert client.get("/api/v1/situation",
+                      headers={"Authorization": f"Bearer {other}"}).status_code == 403
+    answer = client.get("/api/v1/situation", headers={"Authorization": f"Bearer {reader}"})
+    assert answer.status_code == 200
+    parts = answer.get_json()["parts"]
+    # The same numbers the commission sees, and nothing of the exercise beside the storm.
+    assert parts["shelters"]["occupancy"] == 45 and parts["volunteers"]["committed"] == 1
+    assert len(parts["warnings"]["items"]) == 1
+    bad = client.get("/api/v1/situation?lang=ru", headers={"Authorization": f"Bearer {reader}"})
+    assert bad.status_code == 422 and bad.get_json()["errors"][0]["field"] == "lang"
