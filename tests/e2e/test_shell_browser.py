@@ -72,21 +72,21 @@ def test_admin_signs_in_opens_every_module_and_switches_language(app, users, pag
 
     # Switch to English: the page reloads in English, where it was.
     here = urlsplit(page.url).path
-    warnings_link = page.locator(NAV_LINKS).first
-    latvian_label = warnings_link.inner_text().strip()
+    first_link = page.locator(NAV_LINKS).first  # the commission's situation
+    latvian_label = first_link.inner_text().strip()
     switch = page.locator("[data-testid=lang-switch]")
     assert switch.inner_text().strip() == "English"
     assert open_by_click(page, switch).status == 200
     assert html_lang(page) == "en"
     assert urlsplit(page.url).path == here
-    assert page.locator(NAV_LINKS).first.inner_text().strip() == "Warnings"
-    assert latvian_label != "Warnings", "the navigation was not in Latvian before the switch"
+    assert page.locator(NAV_LINKS).first.inner_text().strip() == "Situation"
+    assert latvian_label != "Situation", "the navigation was not in Latvian before the switch"
     assert page.locator("[data-testid=lang-switch]").inner_text().strip() == "Latviešu"
 
     # The choice holds on the next page.
     page.goto("/")
     assert html_lang(page) == "en"
-    assert page.locator(f'{NAV_LINKS}[href="{expected[0]}"]').inner_text().strip() == "Warnings"
+    assert page.locator(f'{NAV_LINKS}[href="{expected[0]}"]').inner_text().strip() == "Situation"
 
     # And back to Latvian.
     assert open_by_click(page, page.locator("[data-testid=lang-switch]")).status == 200
