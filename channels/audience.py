@@ -50,7 +50,7 @@ def drill_allowed(session: Session, alert: Alert) -> set[int] | None:
 
 def guarded(session: Session, alert: Alert, recipients: list[Recipient]) -> list[Recipient]:
     """``recipients`` without anyone an exercise's alert may not reach (see the module
-    docstring); the ledger applies it again to every row it writes."""
+    docstring); the ledger applies it to the rows it adds one by one (fallbacks, chains)."""
     allowed = drill_allowed(session, alert)
     if allowed is None:
         return recipients

@@ -67,9 +67,8 @@ def health(session: Session, settings: Settings) -> dict[str, Any]:
 def write(session: Session, alert: Alert, recipients: list[Recipient], configured: set[str],
           round: int = 0) -> int:
     """Insert one ledger row per recipient, in the caller's transaction (``round``:
-    0 for the fan-out, r for an escalation chain's round r). An exercise's alert gets
-    rows for its participants only, however the recipients were found."""
-    recipients = guarded(session, alert, recipients)
+    0 for the fan-out, r for an escalation chain's round r). The fan-out's recipients
+    come from the audience resolver, which has left out whoever an exercise may not reach."""
     now = clock.now()
     rows = [
         {
@@ -111,11 +110,11 @@ def _copy(session: Session, rows: list[dict[str, Any]]) -> None:
 def write_one(session: Session, alert: Alert, contact: Any, channel: str, address: str,
               configured: set[str], round: int = 0) -> int:
     """One more row for ``alert`` (a fallback to the person's next channel, or an
-    escalation chain's try)."""
+    escalation chain's try) — none for a person an exercise's alert may not reach."""
     language = contact.language if any(t.language == contact.language for t in alert.texts) \
         else alert.texts[0].language
-    return write(session, alert, [Recipient(contact.id, channel, address, language)], configured,
-                 round)
+    return write(session, alert, guarded(
+        session, alert, [Recipient(contact.id, channel, address, language)]), configured, round)
 
 
 def _move_values(to_state: str, fields: dict[str, Any]) -> dict[str, Any]:

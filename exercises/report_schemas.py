@@ -6,10 +6,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from flask_babel import gettext as _
 from pydantic import BaseModel, Field, field_validator
 
-from sargs.channels.contacts import AddressError, normalise
+from sargs.exercises.schemas import email_or_blank
 from sargs.web.forms import blank_to_none
 
 
@@ -43,12 +42,7 @@ class ActionIn(BaseModel):
     @field_validator("owner_email")
     @classmethod
     def _email(cls, value: str) -> str:
-        if not value:
-            return ""
-        try:
-            return normalise("email", value)
-        except AddressError:
-            raise ValueError(_("This is not an e-mail address.")) from None
+        return email_or_blank(value)
 
 
 class StatusIn(BaseModel):

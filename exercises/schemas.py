@@ -19,6 +19,16 @@ def _strip(value: object) -> object:
     return value.strip() if isinstance(value, str) else value
 
 
+
+def email_or_blank(value: str) -> str:
+    """An optional e-mail address, normalised; a form's error when it is not one."""
+    if not value:
+        return ""
+    try:
+        return normalise("email", value)
+    except AddressError:
+        raise ValueError(_("This is not an e-mail address.")) from None
+
 class ServiceIn(BaseModel):
     """A critical service. ``id`` is the stored service an edit keeps (its test results
     and the exercise objectives linked to it stay); none is a new one."""
@@ -87,12 +97,7 @@ class ContactIn(BaseModel):
     @field_validator("email")
     @classmethod
     def _email(cls, value: str) -> str:
-        if not value:
-            return ""
-        try:
-            return normalise("email", value)
-        except AddressError:
-            raise ValueError(_("This is not an e-mail address.")) from None
+        return email_or_blank(value)
 
 
 class PlanIn(BaseModel):
